@@ -1,0 +1,214 @@
+"""The ``bumphunt`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from bumphunt import __version__
+from bumphunt.errors import BumphuntError, ConfigError
+
+__all__ = ["cli", "main"]
+
+console = Console(stderr=True)
+
+
+class _RateColumn(ProgressColumn):
+    """Completed units per second since the task started."""
+
+    def __init__(self, unit: str) -> None:
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.1f} {self.unit}/s", style="progress.data.speed")
+
+
+def _progress(unit: str) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(unit),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="bumphunt")
+@click.option("-v", "--verbose", count=True, help="Log more (-v: info, -vv: debug).")
+def cli(verbose: int) -> None:
+    """bumphunt: data-driven searches for new particles at colliders."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+        force=True,
+    )
+
+
+@cli.group()
+def generate() -> None:
+    """Generate collider events with Pythia 8 and FastJet."""
+
+
+@generate.command("dijet")
+@click.option(
+    "--process",
+    "process",
+    default="qcd",
+    show_default=True,
+    help="Physics process: 'qcd' (QCD dijets, label 0) or 'wprime' (W' -> X Y -> 4q, label 1).",
+)
+@click.option(
+    "-n",
+    "--events",
+    "n_events",
+    type=int,
+    required=True,
+    help="Number of events that pass the trigger (leading jet pT > trigger).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "outputs",
+    multiple=True,
+    required=True,
+    help="High-level features file (.h5 like the LHCO Zenodo file, or .parquet); repeatable.",
+)
+@click.option(
+    "--constituents",
+    "constituents_output",
+    default=None,
+    help="Also write the LHCO constituents layout (700 particles x pT, eta, phi) to this .h5 file.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Master random seed.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--chunk-size",
+    type=int,
+    default=500,
+    show_default=True,
+    help="Selected events per chunk (unit of parallel work and of resumption).",
+)
+@click.option(
+    "--pthat-min",
+    type=float,
+    default=None,
+    help="QCD only: PhaseSpace:pTHatMin in GeV [default: bumphunt.generate.DEFAULT_PTHAT_MIN].",
+)
+@click.option("--m-wprime", type=float, default=3500.0, show_default=True, help="W' mass (GeV).")
+@click.option("--m-x", type=float, default=500.0, show_default=True, help="X mass (GeV).")
+@click.option("--m-y", type=float, default=100.0, show_default=True, help="Y mass (GeV).")
+@click.option(
+    "--trigger-pt", type=float, default=1200.0, show_default=True, help="Leading-jet pT threshold (GeV)."
+)
+def generate_dijet(
+    process: str,
+    n_events: int,
+    outputs: Sequence[str],
+    constituents_output: str | None,
+    seed: int,
+    workers: int,
+    chunk_size: int,
+    pthat_min: float | None,
+    m_wprime: float,
+    m_x: float,
+    m_y: float,
+    trigger_pt: float,
+) -> None:
+    """Dijet events in the LHC Olympics 2020 R&D format (pp at 13 TeV, anti-kT R = 1.0 jets)."""
+    from bumphunt.generate import DEFAULT_PTHAT_MIN, PROCESSES, DijetSelection, GenerationPlan
+    from bumphunt.generate import generate as run_generation
+
+    if process not in PROCESSES:
+        raise ConfigError(f"unknown process {process!r}; choose one of {', '.join(sorted(PROCESSES))}")
+    if process == "qcd":
+        card = PROCESSES["qcd"](DEFAULT_PTHAT_MIN if pthat_min is None else pthat_min)
+    else:
+        if pthat_min is not None:
+            raise ConfigError("--pthat-min applies to --process qcd only")
+        card = PROCESSES["wprime"](m_wprime, m_x, m_y)
+    plan = GenerationPlan(
+        card,
+        n_events=n_events,
+        seed=seed,
+        chunk_size=chunk_size,
+        selection=DijetSelection(trigger_pt=trigger_pt),
+        constituents=constituents_output is not None,
+    )
+    command = shlex.join(["bumphunt", *sys.argv[1:]])
+    with _progress("ev") as progress:
+        task = progress.add_task(f"{card.name} events", total=n_events)
+        summary = run_generation(
+            plan,
+            outputs,
+            constituents_output=constituents_output,
+            workers=workers,
+            command=command,
+            progress=lambda n: progress.advance(task, n),
+        )
+    prov = summary.provenance
+    table = Table(title=f"bumphunt generate dijet --process {card.name}", show_header=False)
+    table.add_row("selected events", f"{prov['n_events']:,}")
+    table.add_row("generated events", f"{prov['n_generated']:,} ({summary.events_per_second:,.1f} /s)")
+    table.add_row("selection efficiency", f"{prov['selection_efficiency']:.4f}")
+    table.add_row(
+        "cross section (generated)",
+        f"{prov['sigma_generated_pb']:.4g} ± {prov['sigma_generated_err_pb']:.2g} pb",
+    )
+    table.add_row("cross section (selected)", f"{prov['sigma_selected_pb']:.4g} pb")
+    table.add_row("chunks reused", str(summary.chunks_reused))
+    for path in summary.outputs:
+        table.add_row("written", str(path))
+    Console().print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status.
+
+    Errors a user can cause (bad settings, bad files, bad command-line usage) print one line on standard
+    error and give exit status 2.
+    """
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="bumphunt", standalone_mode=False)
+    except click.exceptions.Abort:
+        console.print("Aborted.")
+        return 130
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.exceptions.ClickException as err:
+        click.echo(f"Error: {err.format_message()}", err=True)
+        return 2
+    except BumphuntError as err:
+        click.echo(f"Error: {err}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        console.print("Interrupted; finished chunks are kept, run the same command again to resume.")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

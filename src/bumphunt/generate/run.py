@@ -1,0 +1,313 @@
+"""Chunked, resumable, parallel event generation into LHCO-format files.
+
+The requested number of selected events is split into chunks of ``chunk_size``. Chunk ``i`` is seeded
+from child ``i`` of ``numpy.random.SeedSequence(seed)``, so its events depend only on the seed, the chunk
+size and the settings: the output is the same for any number of workers. Each finished chunk is saved
+atomically in a work directory next to the first output (``<output>.parts/``); a rerun of the same
+command skips chunks already there, so an interrupted run resumes. When all chunks are done, the outputs
+are written atomically and the work directory is removed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bumphunt import __version__
+from bumphunt._files import atomic_path
+from bumphunt.errors import ConfigError
+from bumphunt.generate.cards import BEAM_SETTINGS, ProcessCard
+from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_version
+from bumphunt.io.lhco import constituents_frame, features_frame
+from bumphunt.io.tables import check_table_path, write_table
+
+__all__ = ["GenerationPlan", "GenerationSummary", "generate"]
+
+log = logging.getLogger(__name__)
+
+_MB_TO_PB = 1e9
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """What to generate: a process, how many selected events, and the seed.
+
+    Attributes
+    ----------
+    card
+        The Pythia process.
+    n_events
+        Number of events that pass the selection.
+    seed
+        Master seed; chunk seeds are spawned from it.
+    chunk_size
+        Selected events per chunk (the unit of parallel work and of resumption).
+    selection
+        Particle and event selection.
+    constituents
+        Also keep the padded constituent lists (needed for the constituents output).
+    """
+
+    card: ProcessCard
+    n_events: int
+    seed: int = 0
+    chunk_size: int = 500
+    selection: DijetSelection = field(default_factory=DijetSelection)
+    constituents: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n_events, int | np.integer) or self.n_events < 1:
+            raise ConfigError(f"the number of events must be a positive integer, got {self.n_events!r}")
+        if not isinstance(self.chunk_size, int | np.integer) or self.chunk_size < 1:
+            raise ConfigError(f"chunk_size must be a positive integer, got {self.chunk_size!r}")
+        if not isinstance(self.seed, int | np.integer) or self.seed < 0:
+            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @property
+    def chunk_sizes(self) -> list[int]:
+        """Selected events in each chunk; all ``chunk_size`` but possibly the last."""
+        full, rest = divmod(self.n_events, self.chunk_size)
+        return [self.chunk_size] * full + ([rest] if rest else [])
+
+    @property
+    def chunk_seeds(self) -> list[int]:
+        """Pythia seed of each chunk, from ``SeedSequence(seed).spawn``."""
+        children = np.random.SeedSequence(self.seed).spawn(len(self.chunk_sizes))
+        return [int(child.generate_state(1, dtype=np.uint32)[0] % 900_000_001) for child in children]
+
+    def fingerprint(self) -> str:
+        """Hash of everything that fixes a chunk's content except its size (for safe resumption)."""
+        state = {
+            "card": asdict(self.card),
+            "selection": asdict(self.selection),
+            "seed": self.seed,
+            "chunk_size": self.chunk_size,
+            "constituents": self.constituents,
+            "pythia": pythia_version(),
+        }
+        return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class GenerationSummary:
+    """What a generation run produced.
+
+    Attributes
+    ----------
+    outputs
+        Files written.
+    provenance
+        The metadata stored in every output.
+    wall_seconds
+        Wall time of this call.
+    chunks_reused
+        Chunks found finished from an earlier, interrupted run.
+    """
+
+    outputs: list[Path]
+    provenance: dict[str, Any]
+    wall_seconds: float
+    chunks_reused: int
+
+    @property
+    def events_per_second(self) -> float:
+        """Generated (not only selected) events per second of wall time in this call."""
+        return self.provenance["n_generated"] / self.wall_seconds if self.wall_seconds else float("nan")
+
+
+def _chunk_path(work_dir: Path, index: int) -> Path:
+    return work_dir / f"chunk-{index:05d}.npz"
+
+
+def _run_chunk(plan: GenerationPlan, index: int, work_dir: Path) -> int:
+    """Generate chunk ``index`` and save it atomically; return its number of selected events."""
+    size = plan.chunk_sizes[index]
+    result = generate_chunk(
+        plan.card, size, plan.chunk_seeds[index], selection=plan.selection, constituents=plan.constituents
+    )
+    arrays = {
+        "features": result.features,
+        "pthat": result.pthat,
+        "counts": np.array([result.n_generated, result.n_passed]),
+        "sigma_mb": np.array([result.sigma_mb, result.sigma_err_mb]),
+    }
+    if result.constituents is not None:
+        arrays["constituents"] = result.constituents
+    with atomic_path(_chunk_path(work_dir, index)) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, **arrays)
+    return size
+
+
+def _finished(work_dir: Path, plan: GenerationPlan) -> set[int]:
+    """Indices of chunks already saved with the right number of events."""
+    done = set()
+    for index, size in enumerate(plan.chunk_sizes):
+        path = _chunk_path(work_dir, index)
+        if path.exists():
+            with np.load(path) as chunk:
+                if len(chunk["features"]) == size:
+                    done.add(index)
+    return done
+
+
+def _prepare_work_dir(work_dir: Path, plan: GenerationPlan) -> None:
+    manifest = work_dir / "manifest.json"
+    fingerprint = plan.fingerprint()
+    if work_dir.exists():
+        if manifest.exists() and json.loads(manifest.read_text()).get("fingerprint") == fingerprint:
+            return
+        raise ConfigError(
+            f"work directory {str(work_dir)!r} holds chunks of a run with other settings; "
+            "remove it to start afresh"
+        )
+    work_dir.mkdir(parents=True)
+    with atomic_path(manifest) as tmp:
+        tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+
+
+def _iter_chunks(work_dir: Path, n_chunks: int, key: str) -> Iterator[np.ndarray]:
+    for index in range(n_chunks):
+        with np.load(_chunk_path(work_dir, index)) as chunk:
+            yield chunk[key]
+
+
+def _provenance(plan: GenerationPlan, work_dir: Path, command: str | None) -> dict[str, Any]:
+    n_generated = n_passed = 0
+    sigma_weighted = variance_weighted = 0.0
+    for counts, sigma in zip(
+        _iter_chunks(work_dir, len(plan.chunk_sizes), "counts"),
+        _iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb"),
+        strict=True,
+    ):
+        n_generated += int(counts[0])
+        n_passed += int(counts[1])
+        sigma_weighted += counts[0] * sigma[0]
+        variance_weighted += (counts[0] * sigma[1]) ** 2
+    sigma_pb = sigma_weighted / n_generated * _MB_TO_PB
+    sigma_err_pb = np.sqrt(variance_weighted) / n_generated * _MB_TO_PB
+    efficiency = n_passed / n_generated
+    return {
+        "format": "LHC Olympics 2020 R&D",
+        "bumphunt_version": __version__,
+        "generator": f"Pythia {pythia_version()}",
+        "process": plan.card.name,
+        "label": plan.card.label,
+        "pythia_settings": [*BEAM_SETTINGS, *plan.card.settings],
+        "selection": asdict(plan.selection),
+        "jets": "FastJet anti-kT on massless visible final-state particles; tau_N: exclusive-kT axes, "
+        "beta = 1, unnormalized (GeV)",
+        "seed": plan.seed,
+        "chunk_size": plan.chunk_size,
+        "chunk_seeds": plan.chunk_seeds,
+        "n_events": plan.n_events,
+        "n_generated": n_generated,
+        "n_selected_before_truncation": n_passed,
+        "selection_efficiency": efficiency,
+        "sigma_generated_pb": sigma_pb,
+        "sigma_generated_err_pb": sigma_err_pb,
+        "sigma_selected_pb": sigma_pb * efficiency,
+        "command": command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def generate(
+    plan: GenerationPlan,
+    outputs: Sequence[str | os.PathLike[str]],
+    *,
+    constituents_output: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    work_dir: str | os.PathLike[str] | None = None,
+    command: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerationSummary:
+    """Generate ``plan`` and write the LHCO-format outputs.
+
+    Parameters
+    ----------
+    plan
+        What to generate.
+    outputs
+        Feature files to write; the suffix picks the format (``.h5``/``.hdf5``: pandas HDF5 like the
+        Zenodo features file, ``.parquet``: Parquet).
+    constituents_output
+        Optional HDF5 file in the LHCO constituents layout; needs ``plan.constituents``.
+    workers
+        Worker processes (1 runs in this process).
+    work_dir
+        Where chunks are kept until the outputs are written; ``<first output>.parts`` by default.
+    command
+        The command line to record in the provenance.
+    progress
+        Called with the number of selected events of each chunk as it finishes (also for reused ones).
+
+    Returns
+    -------
+    GenerationSummary
+    """
+    if not outputs:
+        raise ConfigError("give at least one output file")
+    paths = [check_table_path(p) for p in outputs]
+    if constituents_output is not None:
+        constituents_path = check_table_path(constituents_output)
+        if not plan.constituents:
+            raise ConfigError("a constituents output needs a plan with constituents=True")
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    work = Path(work_dir) if work_dir is not None else paths[0].with_name(paths[0].name + ".parts")
+    start = time.perf_counter()
+    _prepare_work_dir(work, plan)
+    done = _finished(work, plan)
+    if progress is not None:
+        for index in sorted(done):
+            progress(plan.chunk_sizes[index])
+    todo = [i for i in range(len(plan.chunk_sizes)) if i not in done]
+    log.info("generating %d chunks (%d found finished) with %d worker(s)", len(todo), len(done), workers)
+    if workers == 1:
+        for index in todo:
+            size = _run_chunk(plan, index, work)
+            if progress is not None:
+                progress(size)
+    elif todo:
+        context = multiprocessing.get_context("spawn")
+        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
+            futures = [pool.submit(_run_chunk, plan, index, work) for index in todo]
+            try:
+                for future in cf.as_completed(futures):
+                    size = future.result()
+                    if progress is not None:
+                        progress(size)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+    provenance = _provenance(plan, work, command)
+    n_chunks = len(plan.chunk_sizes)
+    label = plan.card.label
+    written = []
+    for path in paths:
+        frames = (features_frame(f, label) for f in _iter_chunks(work, n_chunks, "features"))
+        written.append(write_table(path, frames, provenance))
+    if constituents_output is not None:
+        frames = (constituents_frame(c, label) for c in _iter_chunks(work, n_chunks, "constituents"))
+        written.append(write_table(constituents_path, frames, provenance))
+    shutil.rmtree(work)
+    return GenerationSummary(
+        outputs=written,
+        provenance=provenance,
+        wall_seconds=time.perf_counter() - start,
+        chunks_reused=len(done),
+    )
