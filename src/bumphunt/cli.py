@@ -185,6 +185,74 @@ def generate_dijet(
     Console().print(table)
 
 
+@cli.command("fetch")
+@click.argument("name", required=False)
+@click.option("--list", "list_only", is_flag=True, help="List the registered datasets and exit.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Download directory [default: $BUMPHUNT_CACHE or the user cache directory].",
+)
+def fetch_command(name: str | None, list_only: bool, cache_dir: str | None) -> None:
+    """Download the public dataset NAME once into the cache, verify it, and print its path.
+
+    An interrupted download resumes when the command is run again.
+    """
+    from rich.progress import DownloadColumn, TransferSpeedColumn
+
+    from bumphunt.io import registry
+
+    if list_only:
+        table = Table(title="bumphunt fetch: registered datasets")
+        for column in ("name", "description", "checksum"):
+            table.add_column(column)
+        for entry in registry.REGISTRY.values():
+            checksum = entry.checksum.split(":")[0] if entry.checksum else "none published"
+            table.add_row(entry.name, entry.description, checksum)
+        Console().print(table)
+        return
+    if name is None:
+        raise click.UsageError("give a dataset NAME, or --list to see them")
+    entry = registry.get(name)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(entry.filename, total=entry.size)
+        path = registry.fetch(
+            entry,
+            cache=cache_dir,
+            progress=lambda advance, total: progress.update(task, advance=advance, total=total),
+        )
+    click.echo(str(path))
+
+
+@cli.command("inspect")
+@click.argument("path", type=click.Path(dir_okay=False))
+def inspect_command(path: str) -> None:
+    """Show what FILE holds: format, events, columns or branches, mass range."""
+    from bumphunt.io import inspect_file
+
+    summary = inspect_file(path)
+    table = Table(title=f"bumphunt inspect {path}", show_header=False)
+    table.add_row("format", f"{summary.format} ({summary.container})")
+    table.add_row("events", f"{summary.n_events:,}")
+    shown = ", ".join(summary.columns[:40])
+    more = f" ... ({len(summary.columns)} in all)" if len(summary.columns) > 40 else ""
+    table.add_row("columns", shown + more)
+    if summary.mass_range is not None:
+        low, high = summary.mass_range
+        table.add_row("mass range", f"{summary.mass_name}: {low:,.4g} to {high:,.4g} GeV")
+    for note in summary.notes:
+        table.add_row("note", note)
+    Console().print(table)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status.
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 __all__ = [
     "BumphuntError",
+    "ChecksumError",
     "ConfigError",
     "DataFormatError",
     "DependencyError",
+    "DownloadError",
+    "EmptySelectionError",
+    "MissingFileError",
 ]
 
 
@@ -29,3 +33,19 @@ class DataFormatError(BumphuntError, ValueError):
 
 class DependencyError(BumphuntError, ImportError):
     """An optional dependency is needed for the requested feature but is not installed."""
+
+
+class MissingFileError(BumphuntError, FileNotFoundError):
+    """An input file does not exist; the message names it."""
+
+
+class EmptySelectionError(BumphuntError, ValueError):
+    """A selection (a mass window, a split) keeps no events; the message names it and the data's range."""
+
+
+class DownloadError(BumphuntError, OSError):
+    """A download failed (network, server); a partial file is kept so that the next attempt resumes."""
+
+
+class ChecksumError(DownloadError):
+    """A downloaded file does not have the size or checksum on record; the file was deleted."""

@@ -1,1 +1,48 @@
-"""Readers and writers for the file formats of collider physics."""
+"""Readers and writers for the file formats of collider physics.
+
+Every reader returns an :class:`~bumphunt.events.EventSet` (or, for object-level content, a pandas
+table) and documents the exact layout it expects:
+
+=============================  =====================================================================
+reader                         layout
+=============================  =====================================================================
+:func:`read_lhco_features`     LHC Olympics R&D high-level features (pandas HDF5)
+:func:`read_lhco_constituents` LHC Olympics R&D constituents (pandas HDF5, streamed), FastJet
+:func:`iter_lhco_constituents` the same, chunk by chunk, without clustering
+:func:`read_dimuons`           CMS NanoAOD, TTree or RNTuple: dimuon candidates
+:func:`read_leptons`           CMS NanoAOD: electrons and muons (lepton table)
+:func:`read_jets`              CMS NanoAOD: jets
+:func:`read_flat_leptons`      flat ntuples with Px, Py, Pz, E (lepton table)
+:func:`read_mod_jets`          energyflow MOD HDF5: jets and particles, grouped by event
+:func:`read_mod_dijets`        energyflow MOD HDF5: dijet mass per event
+:func:`read_table`             Parquet / CSV / pandas HDF5 with a column mapping
+=============================  =====================================================================
+
+:func:`inspect_file` says what a file holds; :mod:`bumphunt.io.registry` downloads public datasets.
+"""
+
+from bumphunt.io.flat_ntuple import read_flat_leptons
+from bumphunt.io.inspect import FileSummary, inspect_file
+from bumphunt.io.lhco_constituents import ConstituentChunk, iter_lhco_constituents, read_lhco_constituents
+from bumphunt.io.lhco_features import read_lhco_features
+from bumphunt.io.mod_hdf5 import ModJets, read_mod_dijets, read_mod_jets
+from bumphunt.io.nanoaod import Dimuons, read_dimuons, read_jets, read_leptons
+from bumphunt.io.table import read_table
+
+__all__ = [
+    "ConstituentChunk",
+    "Dimuons",
+    "FileSummary",
+    "ModJets",
+    "inspect_file",
+    "iter_lhco_constituents",
+    "read_dimuons",
+    "read_flat_leptons",
+    "read_jets",
+    "read_leptons",
+    "read_lhco_constituents",
+    "read_lhco_features",
+    "read_mod_dijets",
+    "read_mod_jets",
+    "read_table",
+]

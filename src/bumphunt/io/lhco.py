@@ -6,7 +6,10 @@ higher pT; momenta and masses in GeV, N-subjettiness tau_N (beta = 1, unnormaliz
 
 Constituents (``events_anomalydetection.h5``): one pandas DataFrame of float64 with integer column names
 0 .. 3 * 700; columns 3k, 3k+1, 3k+2 are pT (GeV), eta and phi of particle k (zero padded) and the last
-column is the label.
+column is the label. The black-box files have the same layout without the label column (3 * 700 columns).
+
+Readers: :func:`bumphunt.io.read_lhco_features` and :func:`bumphunt.io.read_lhco_constituents` /
+:func:`bumphunt.io.iter_lhco_constituents`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = [
     "MAX_CONSTITUENTS",
     "constituents_frame",
     "features_frame",
+    "split_constituent_rows",
 ]
 
 #: Per-jet columns of the features file, in order.
@@ -47,3 +51,18 @@ def constituents_frame(constituents: np.ndarray, label: float | np.ndarray) -> p
     flat = constituents.reshape(n, -1)
     labels = np.broadcast_to(np.asarray(label, dtype=np.float64), n)
     return pd.DataFrame(np.column_stack([flat, labels]))
+
+
+def split_constituent_rows(values: np.ndarray, has_label: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split constituents-file rows into ``(n, k, 3)`` particles (pT, eta, phi) and the label column.
+
+    Parameters
+    ----------
+    values
+        Shape ``(n, 3k + 1)`` with a label, or ``(n, 3k)`` without.
+    has_label
+        Whether the last column is the label.
+    """
+    n_particle_columns = values.shape[1] - 1 if has_label else values.shape[1]
+    particles = values[:, :n_particle_columns].reshape(len(values), n_particle_columns // 3, 3)
+    return particles, (values[:, -1] if has_label else None)
