@@ -252,7 +252,8 @@ def generate(
     command
         The command line to record in the provenance.
     progress
-        Called with the number of selected events of each chunk as it finishes (also for reused ones).
+        Called with 0 once the settings are checked and work starts, then with the number of selected
+        events of each chunk as it finishes (also for chunks reused from an interrupted run).
 
     Returns
     -------
@@ -272,6 +273,7 @@ def generate(
     _prepare_work_dir(work, plan)
     done = _finished(work, plan)
     if progress is not None:
+        progress(0)
         for index in sorted(done):
             progress(plan.chunk_sizes[index])
     todo = [i for i in range(len(plan.chunk_sizes)) if i not in done]
