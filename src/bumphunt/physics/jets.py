@@ -8,7 +8,8 @@ events, so no Python loop runs over events or particles.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import awkward as ak
 import numpy as np
@@ -25,7 +26,7 @@ __all__ = ["cluster_jets", "nsubjettiness", "to_cartesian"]
 _MAX_ALLOWABLE_R = 1000.0
 
 
-def _fastjet():
+def _fastjet() -> ModuleType:
     try:
         import fastjet
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -48,7 +49,7 @@ def to_cartesian(particles: ak.Array) -> ak.Array:
     )
 
 
-def _algorithm(name: str):
+def _algorithm(name: str) -> Any:
     fastjet = _fastjet()
     algorithms = {
         "antikt": fastjet.antikt_algorithm,
