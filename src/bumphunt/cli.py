@@ -15,6 +15,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -36,7 +37,7 @@ class _RateColumn(ProgressColumn):
         super().__init__()
         self.unit = unit
 
-    def render(self, task) -> Text:
+    def render(self, task: Task) -> Text:
         elapsed = task.elapsed or 0.0
         rate = task.completed / elapsed if elapsed > 0 else 0.0
         return Text(f"{rate:,.1f} {self.unit}/s", style="progress.data.speed")
@@ -158,17 +159,26 @@ def generate_dijet(
         selection=DijetSelection(trigger_pt=trigger_pt),
         constituents=constituents_output is not None,
     )
-    command = shlex.join(["bumphunt", *sys.argv[1:]])
-    with _progress("ev") as progress:
-        task = progress.add_task(f"{card.name} events", total=n_events)
+    command = shlex.join(["bumphunt", *click.get_current_context().obj["argv"]])
+    progress = _progress("ev")
+    task = progress.add_task(f"{card.name} events", total=n_events)
+
+    def advance(n: int) -> None:
+        if not progress.live.is_started:  # only once the settings are accepted
+            progress.start()
+        progress.advance(task, n)
+
+    try:
         summary = run_generation(
             plan,
             outputs,
             constituents_output=constituents_output,
             workers=workers,
             command=command,
-            progress=lambda n: progress.advance(task, n),
+            progress=advance,
         )
+    finally:
+        progress.stop()
     prov = summary.provenance
     table = Table(title=f"bumphunt generate dijet --process {card.name}", show_header=False)
     table.add_row("selected events", f"{prov['n_events']:,}")
@@ -259,8 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors a user can cause (bad settings, bad files, bad command-line usage) print one line on standard
     error and give exit status 2.
     """
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="bumphunt", standalone_mode=False)
+        cli.main(args=args, prog_name="bumphunt", standalone_mode=False, obj={"argv": args})
     except click.exceptions.Abort:
         console.print("Aborted.")
         return 130

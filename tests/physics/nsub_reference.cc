@@ -2,11 +2,13 @@
 // Reads jets from stdin: a line "n" then n lines "px py pz E"; prints "tau1 tau2 tau3" per jet.
 #include <iostream>
 #include <vector>
+#include "fastjet/ClusterSequence.hh"
 #include "fastjet/PseudoJet.hh"
 #include "fastjet/contrib/Nsubjettiness.hh"
 
 int main() {
   using namespace fastjet::contrib;
+  fastjet::ClusterSequence::set_fastjet_banner_stream(nullptr);
   std::cout.precision(17);
   int n;
   while (std::cin >> n) {

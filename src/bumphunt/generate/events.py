@@ -9,6 +9,8 @@ small next to Pythia's own time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import awkward as ak
 import numpy as np
@@ -19,11 +21,15 @@ from bumphunt.generate.cards import BEAM_SETTINGS, ProcessCard
 from bumphunt.io.lhco import FEATURE_COLUMNS, MAX_CONSTITUENTS
 from bumphunt.physics.jets import cluster_jets, nsubjettiness
 
+if TYPE_CHECKING:
+    import pythia8mc
+
 __all__ = [
     "ChunkResult",
     "DijetSelection",
     "generate_chunk",
     "make_pythia",
+    "pythia_settings",
     "pythia_version",
 ]
 
@@ -94,7 +100,7 @@ class ChunkResult:
     sigma_err_mb: float
 
 
-def _pythia_module():
+def _pythia_module() -> ModuleType:
     try:
         import pythia8mc
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -110,20 +116,17 @@ def pythia_version() -> str:
     return f"{pythia.settings.parm('Pythia:versionNumber'):.3f}"
 
 
-def make_pythia(card: ProcessCard, seed: int):
+def pythia_settings(card: ProcessCard) -> tuple[str, ...]:
+    """Every ``readString`` line :func:`make_pythia` gives Pythia for ``card``, except the seed."""
+    return (*BEAM_SETTINGS, *card.settings, "Print:quiet = on", "Next:numberCount = 0")
+
+
+def make_pythia(card: ProcessCard, seed: int) -> pythia8mc.Pythia:
     """An initialized ``pythia8mc.Pythia`` for ``card``, seeded with ``seed`` (0 .. 900 000 000)."""
     if not 0 <= seed <= _MAX_PYTHIA_SEED:
         raise ConfigError(f"Pythia seed must lie in [0, {_MAX_PYTHIA_SEED}], got {seed!r}")
     pythia = _pythia_module().Pythia("", False)
-    settings = (
-        *BEAM_SETTINGS,
-        *card.settings,
-        "Print:quiet = on",
-        "Next:numberCount = 0",
-        "Random:setSeed = on",
-        f"Random:seed = {seed}",
-    )
-    for line in settings:
+    for line in (*pythia_settings(card), "Random:setSeed = on", f"Random:seed = {seed}"):
         if not pythia.readString(line):
             raise ConfigError(f"Pythia rejected the setting {line!r} of process {card.name!r}")
     with quiet_stdout():
@@ -136,7 +139,7 @@ def make_pythia(card: ProcessCard, seed: int):
 class _Visibility:
     """Cached ``ParticleData.isVisible`` for the particle ids met so far."""
 
-    def __init__(self, pythia) -> None:
+    def __init__(self, pythia: pythia8mc.Pythia) -> None:
         self._data = pythia.particleData
         self._invisible: set[int] = set()
         self._known: set[int] = set()

@@ -29,8 +29,8 @@ import numpy as np
 from bumphunt import __version__
 from bumphunt._files import atomic_path
 from bumphunt.errors import ConfigError
-from bumphunt.generate.cards import BEAM_SETTINGS, ProcessCard
-from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_version
+from bumphunt.generate.cards import ProcessCard
+from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
 from bumphunt.io.tables import check_table_path, write_table
 
@@ -205,7 +205,7 @@ def _provenance(plan: GenerationPlan, work_dir: Path, command: str | None) -> di
         "generator": f"Pythia {pythia_version()}",
         "process": plan.card.name,
         "label": plan.card.label,
-        "pythia_settings": [*BEAM_SETTINGS, *plan.card.settings],
+        "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
         "selection": asdict(plan.selection),
         "jets": "FastJet anti-kT on massless visible final-state particles; tau_N: exclusive-kT axes, "
         "beta = 1, unnormalized (GeV)",
@@ -252,7 +252,8 @@ def generate(
     command
         The command line to record in the provenance.
     progress
-        Called with the number of selected events of each chunk as it finishes (also for reused ones).
+        Called with 0 once the settings are checked and work starts, then with the number of selected
+        events of each chunk as it finishes (also for chunks reused from an interrupted run).
 
     Returns
     -------
@@ -272,6 +273,7 @@ def generate(
     _prepare_work_dir(work, plan)
     done = _finished(work, plan)
     if progress is not None:
+        progress(0)
         for index in sorted(done):
             progress(plan.chunk_sizes[index])
     todo = [i for i in range(len(plan.chunk_sizes)) if i not in done]

@@ -8,11 +8,13 @@ events, so no Python loop runs over events or particles.
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import awkward as ak
 import numpy as np
 
+from bumphunt._native import quiet_stdout
 from bumphunt.errors import DependencyError
 
 if TYPE_CHECKING:
@@ -24,7 +26,7 @@ __all__ = ["cluster_jets", "nsubjettiness", "to_cartesian"]
 _MAX_ALLOWABLE_R = 1000.0
 
 
-def _fastjet():
+def _fastjet() -> ModuleType:
     try:
         import fastjet
     except ImportError as err:  # pragma: no cover - depends on the environment
@@ -47,7 +49,7 @@ def to_cartesian(particles: ak.Array) -> ak.Array:
     )
 
 
-def _algorithm(name: str):
+def _algorithm(name: str) -> Any:
     fastjet = _fastjet()
     algorithms = {
         "antikt": fastjet.antikt_algorithm,
@@ -88,9 +90,10 @@ def cluster_jets(
     """
     fastjet = _fastjet()
     jet_def = fastjet.JetDefinition(_algorithm(algorithm), radius)
-    sequence = fastjet.ClusterSequence(to_cartesian(particles), jet_def)
-    jets = sequence.inclusive_jets(min_pt=min_pt)
-    constituents = sequence.constituents(min_pt=min_pt)
+    with quiet_stdout():  # FastJet prints its banner at the first clustering of a process
+        sequence = fastjet.ClusterSequence(to_cartesian(particles), jet_def)
+        jets = sequence.inclusive_jets(min_pt=min_pt)
+        constituents = sequence.constituents(min_pt=min_pt)
     order = ak.argsort(jets["px"] ** 2 + jets["py"] ** 2, axis=1, ascending=False, stable=True)
     return jets[order], constituents[order]
 
@@ -139,8 +142,8 @@ def nsubjettiness(
         if not np.any(use):
             continue
         jets = constituents[use]
-        sequence = fastjet.ClusterSequence(jets, kt_def)
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), quiet_stdout():
+            sequence = fastjet.ClusterSequence(jets, kt_def)
             # fastjet's Python layer warns about exclusive jets for any algorithm; this one is kT.
             warnings.filterwarnings("ignore", message="dcut and exclusive jets")
             axes = sequence.exclusive_jets(n_jets=n)
