@@ -244,11 +244,13 @@ def fetch_command(name: str | None, list_only: bool, cache_dir: str | None) -> N
 
 @cli.command("inspect")
 @click.argument("path", type=click.Path(dir_okay=False))
-def inspect_command(path: str) -> None:
+@click.option("--key", default=None, help="Table key in an HDF5 store with several.")
+@click.option("--tree", default=None, help="TTree or RNTuple in a ROOT file with several.")
+def inspect_command(path: str, key: str | None, tree: str | None) -> None:
     """Show what FILE holds: format, events, columns or branches, mass range."""
     from bumphunt.io import inspect_file
 
-    summary = inspect_file(path)
+    summary = inspect_file(path, key=key, tree=tree)
     table = Table(title=f"bumphunt inspect {path}", show_header=False)
     table.add_row("format", f"{summary.format} ({summary.container})")
     table.add_row("events", f"{summary.n_events:,}")

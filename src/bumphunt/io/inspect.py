@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bumphunt.io._source import container_of, open_h5py, open_hdf_store, open_root_tree
+from bumphunt.io._source import branch_names, container_of, open_h5py, open_hdf_store, open_root_tree
 
 __all__ = ["FileSummary", "inspect_file"]
 
@@ -63,8 +63,19 @@ def _range(values: np.ndarray) -> tuple[float, float] | None:
     return (float(np.min(values)), float(np.max(values))) if len(values) else None
 
 
-def inspect_file(path: str | os.PathLike[str]) -> FileSummary:
+def inspect_file(
+    path: str | os.PathLike[str], *, key: str | None = None, tree: str | None = None
+) -> FileSummary:
     """Describe a file (see :class:`FileSummary`).
+
+    Parameters
+    ----------
+    path
+        The file.
+    key
+        Table in a pandas HDF5 store with several (default: the first).
+    tree
+        TTree or RNTuple in a ROOT file with several (default: the only one).
 
     Raises
     ------
@@ -73,15 +84,15 @@ def inspect_file(path: str | os.PathLike[str]) -> FileSummary:
     """
     path, container = container_of(path)
     if container == "hdf5":
-        return _inspect_hdf5(path)
+        return _inspect_hdf5(path, key)
     if container == "root":
-        return _inspect_root(path)
+        return _inspect_root(path, tree)
     if container == "parquet":
         return _inspect_parquet(path)
     return _inspect_table(path, container)
 
 
-def _inspect_hdf5(path: Path) -> FileSummary:
+def _inspect_hdf5(path: Path, key: str | None) -> FileSummary:
     from bumphunt.io.lhco import FEATURE_COLUMNS
     from bumphunt.io.lhco_features import read_lhco_features
     from bumphunt.io.mod_hdf5 import read_mod_dijets, read_mod_jets
@@ -101,7 +112,9 @@ def _inspect_hdf5(path: Path) -> FileSummary:
         )  # fmt: skip
     if not is_pandas:
         return FileSummary(str(path), "hdf5", "hdf5", 0, names, notes=("not a pandas or MOD HDF5 file",))
-    with open_hdf_store(path, None if len(names) == 1 else names[0], "a pandas HDF5 table") as (store, key):
+    if key is None and len(names) > 1:
+        key = names[0]
+    with open_hdf_store(path, key, "a pandas HDF5 table") as (store, key):
         storer = store.get_storer(key)
         n_rows = int(storer.nrows) if getattr(storer, "nrows", None) is not None else int(storer.shape[0])
         columns = list(store.select(key, start=0, stop=1).columns)
@@ -109,6 +122,9 @@ def _inspect_hdf5(path: Path) -> FileSummary:
     shown = tuple(str(c) for c in columns)
     if set(FEATURE_COLUMNS) <= set(columns):
         events = read_lhco_features(path, key=key, nonfinite="drop")
+        dropped = events.provenance.get("n_dropped_nonfinite_rows", 0)
+        if dropped:
+            notes.append(f"{dropped} rows with NaN/inf values (left out of the mass range)")
         return FileSummary(
             str(path), "hdf5", "lhco-features", n_rows, shown, "mjj", _range(events.mass), tuple(notes)
         )
@@ -124,12 +140,11 @@ def _inspect_hdf5(path: Path) -> FileSummary:
     )
 
 
-def _inspect_root(path: Path) -> FileSummary:
+def _inspect_root(path: Path, tree_name: str | None) -> FileSummary:
     from bumphunt.io.nanoaod import read_dimuons
 
-    _, tree = open_root_tree(path, None, "a ROOT file with one TTree or RNTuple")
-    names = tree.keys()  # recursive for TTrees; RNTuple keys also list "_collectionN.*" views
-    branches = tuple(k for k in names if not k.startswith("_collection"))
+    _, tree = open_root_tree(path, tree_name, "a ROOT file with a TTree or RNTuple")
+    branches = tuple(branch_names(tree))
     kind = "RNTuple" if "RNTuple" in type(tree).__name__ else "TTree"
     name = tree.name if hasattr(tree, "name") else "?"
     notes = (f"{kind} {name!r}",)

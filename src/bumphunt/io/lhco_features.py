@@ -19,7 +19,7 @@ import numpy as np
 
 from bumphunt.errors import ConfigError
 from bumphunt.events import EventSet, NonFinitePolicy
-from bumphunt.io._source import check_columns, open_hdf_store
+from bumphunt.io._source import check_columns, finite_rows, open_hdf_store
 from bumphunt.io.lhco import FEATURE_COLUMNS, LABEL_COLUMN
 from bumphunt.io.tables import PROVENANCE_KEY
 from bumphunt.physics.dijet import CATHODE_FEATURES, cathode_features
@@ -113,9 +113,15 @@ def read_lhco_features(
     provenance: dict[str, Any] = {"source": path, "format": "lhco-features", "key": key}
     if stored_provenance:
         provenance["file_provenance"] = json.loads(stored_provenance)
+    rows = frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64)
+    label = frame[LABEL_COLUMN].to_numpy() if LABEL_COLUMN in frame.columns else None
+    keep = finite_rows(path, dict(zip(FEATURE_COLUMNS, rows.T, strict=True)), nonfinite)
+    if keep is not None:
+        provenance["n_dropped_nonfinite_rows"] = int(len(keep) - np.count_nonzero(keep))
+        rows, label = rows[keep], None if label is None else label[keep]
     return event_set_from_rows(
-        frame[list(FEATURE_COLUMNS)].to_numpy(dtype=np.float64),
-        label=frame[LABEL_COLUMN].to_numpy() if LABEL_COLUMN in frame.columns else None,
+        rows,
+        label=label,
         provenance=provenance,
         with_delta_r=with_delta_r,
         raw_columns=raw_columns,

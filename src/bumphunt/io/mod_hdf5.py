@@ -166,12 +166,15 @@ def read_mod_dijets(
     sub = order[(rank == 1)]
 
     def momenta(rows: np.ndarray):
+        """Four-momenta from (pT, rapidity, phi, m): E = mT cosh y, pz = mT sinh y."""
+        rapidity = jets["jet_y"].to_numpy()[rows]
+        transverse_mass = np.hypot(pt[rows], jets["jet_m"].to_numpy()[rows] * scale[rows])
         return vector.array(
             {
                 "pt": pt[rows],
-                "rapidity": jets["jet_y"].to_numpy()[rows],
                 "phi": jets["jet_phi"].to_numpy()[rows],
-                "mass": jets["jet_m"].to_numpy()[rows] * scale[rows],
+                "pz": transverse_mass * np.sinh(rapidity),
+                "E": transverse_mass * np.cosh(rapidity),
             }
         )
 

@@ -26,7 +26,7 @@ import pandas as pd
 import vector
 
 from bumphunt.events import EventSet, NonFinitePolicy
-from bumphunt.io._source import iterate_root, open_root_tree
+from bumphunt.io._source import branch_names, iterate_root, open_root_tree
 from bumphunt.io.leptons import lepton_frame, lepton_table
 
 __all__ = [
@@ -78,7 +78,7 @@ class Dimuons:
 
 def _present_quantities(path: str | os.PathLike[str], tree: str | None, collection: str) -> list[str]:
     _, handle = open_root_tree(path, tree, _WHAT)
-    keys = set(handle.keys())
+    keys = set(branch_names(handle))
     return [q for q in MUON_QUANTITIES if f"{collection}_{q}" in keys]
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from bumphunt.errors import ConfigError, DataFormatError
 from bumphunt.events import EventSet, NonFinitePolicy
-from bumphunt.io._source import check_columns, container_of, one_line, open_hdf_store
+from bumphunt.io._source import check_columns, container_of, finite_rows, one_line, open_hdf_store
 
 __all__ = ["read_table", "read_table_frame"]
 
@@ -123,13 +123,28 @@ def read_table(
                 f"file {os.fspath(path)!r}: column {column!r} is not numeric (dtype {frame[column].dtype})"
             ) from None
 
-    columns = [numeric(c) for c in mapping.values()]
+    values = {
+        column: numeric(column) for column in dict.fromkeys([mass, *mapping.values(), weight]) if column
+    }
+    label_values = None if label is None else numeric(label)
+    keep = finite_rows(path, values, nonfinite)
+    if keep is not None:
+        values = {column: v[keep] for column, v in values.items()}
+        label_values = None if label_values is None else label_values[keep]
+    mass_values = values[mass] * mass_scale
+    non_positive = int(np.count_nonzero(mass_values <= 0))
+    if non_positive:
+        raise DataFormatError(
+            f"file {os.fspath(path)!r}: mass column {mass!r} has {non_positive} values <= 0 "
+            f"(minimum {mass_values.min():g} GeV); a resonant mass must be positive"
+        )
+    columns = [values[c] for c in mapping.values()]
     return EventSet.from_arrays(
-        numeric(mass) * mass_scale,
-        np.column_stack(columns) if columns else np.zeros((len(frame), 0)),
+        mass_values,
+        np.column_stack(columns) if columns else np.zeros((len(mass_values), 0)),
         list(mapping),
-        label=None if label is None else numeric(label),
-        weight=None if weight is None else numeric(weight),
+        label=label_values,
+        weight=None if weight is None else values[weight],
         provenance={"source": os.fspath(path), "format": "table", "columns": {"mass": mass, **mapping}},
         nonfinite=nonfinite,
     )
