@@ -38,7 +38,15 @@ import pandas as pd
 
 from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError
 
-__all__ = ["EVENTSET_PARQUET_KEY", "RESERVED_COLUMNS", "EventSet", "Interval", "Window", "concatenate"]
+__all__ = [
+    "EVENTSET_PARQUET_KEY",
+    "RESERVED_COLUMNS",
+    "EventSet",
+    "Interval",
+    "NonFinitePolicy",
+    "Window",
+    "concatenate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,7 @@ RESERVED_COLUMNS = ("mass", "label", "weight")
 EVENTSET_PARQUET_KEY = "bumphunt_eventset"
 _FORMAT_VERSION = 1
 
+#: What a reader does with events that hold NaN/inf values: raise (default) or drop them.
 NonFinitePolicy = Literal["raise", "drop"]
 
 

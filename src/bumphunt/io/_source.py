@@ -6,6 +6,7 @@ file, a wrong key or tree and a missing column or branch give the same kind of o
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import difflib
 import logging
@@ -91,12 +92,18 @@ def sniff(path: Path) -> Container:
         if head.startswith(magic):
             return kind
     if head and b"\x00" not in head:
-        try:
-            head.decode("utf-8")
+        try:  # an incremental decoder accepts a character cut at the end of the block
+            codecs.getincrementaldecoder("utf-8")().decode(head)
         except UnicodeDecodeError:
             return "unknown"
         return "text"
     return "unknown"
+
+
+def _describe(path: Path, found: Container) -> str:
+    if path.stat().st_size == 0:
+        return "empty"
+    return _DESCRIPTIONS.get(found, "of a format bumphunt does not know")
 
 
 def container_of(path: str | os.PathLike[str]) -> tuple[Path, Container]:
@@ -105,9 +112,8 @@ def container_of(path: str | os.PathLike[str]) -> tuple[Path, Container]:
     found = sniff(path)
     promised = SUFFIX_CONTAINERS.get(path.suffix.lower())
     if promised is not None and promised != found:
-        description = "empty" if path.stat().st_size == 0 else _DESCRIPTIONS.get(found, "of unknown format")
         raise DataFormatError(
-            f"file {str(path)!r} has the suffix {path.suffix!r} but is {description}, "
+            f"file {str(path)!r} has the suffix {path.suffix!r} but is {_describe(path, found)}, "
             f"not {_DESCRIPTIONS[promised]}"
         )
     return path, found
@@ -118,12 +124,8 @@ def require_container(path: str | os.PathLike[str], expected: Container, what: s
     path = existing_file(path)
     found = sniff(path)
     if found != expected:
-        if path.stat().st_size == 0:
-            description = "empty"
-        else:
-            description = _DESCRIPTIONS.get(found, "not a format bumphunt knows")
         raise DataFormatError(
-            f"file {str(path)!r} is {description}, expected {_DESCRIPTIONS[expected]} ({what})"
+            f"file {str(path)!r} is {_describe(path, found)}, expected {_DESCRIPTIONS[expected]} ({what})"
         )
     return path
 

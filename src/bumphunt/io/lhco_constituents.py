@@ -67,7 +67,7 @@ def iter_lhco_constituents(
     path: str | os.PathLike[str],
     *,
     key: str | None = None,
-    chunk_size: int = 5_000,
+    chunk_size: int = 2_000,
     start: int = 0,
     stop: int | None = None,
 ) -> Iterator[ConstituentChunk]:
@@ -127,7 +127,7 @@ def read_lhco_constituents(
     min_jet_pt: float = 20.0,
     with_delta_r: bool = False,
     raw_columns: bool | Sequence[str] = False,
-    chunk_size: int = 5_000,
+    chunk_size: int = 2_000,
     start: int = 0,
     stop: int | None = None,
     progress: Callable[[int], None] | None = None,

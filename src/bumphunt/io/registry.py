@@ -227,6 +227,9 @@ def fetch(
     block_size
         Bytes read per network read.
 
+    A file already in the cache without a ``.sha256`` record (copied there by hand) is checked like a
+    download, and deleted if it fails.
+
     Raises
     ------
     bumphunt.errors.ConfigError
