@@ -50,7 +50,9 @@ def plain_dimuons(path) -> tuple[list[float], list[float], dict[str, list[float]
 
 def test_double_mu_rntuple_dimuons_match_plain_numpy(shared_data):
     path = shared_data / DOUBLE_MU
-    dimuons = read_dimuons(path, step_size=300)  # four blocks of entries
+    progress = []
+    dimuons = read_dimuons(path, step_size=300, progress=progress.append)
+    assert progress == [300, 300, 300, 100]
     opposite, same, leading = plain_dimuons(path)
     assert len(dimuons.opposite_sign) == len(opposite) == 611
     assert len(dimuons.same_sign) == len(same) == 261

@@ -80,7 +80,9 @@ def iter_lhco_constituents(
     key
         Table key; ``None`` takes the only one.
     chunk_size
-        Rows per chunk; one chunk of the LHCO file takes about ``chunk_size * 17`` kB while it is read.
+        Rows per chunk. A row of the LHCO file is 16.8 kB as float64; reading, unpadding and (in
+        :func:`read_lhco_constituents`) clustering a chunk needs a few times that, so the default
+        keeps the reader well under 1 GiB for any file length.
     start, stop
         Read rows ``start`` .. ``stop - 1`` only (``stop=None``: to the end).
 
