@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 
+#: Most events generated in one ``nextBatch`` call (a QCD batch of 1000 events takes about 1 GB).
+MAX_BATCH = 1000
 #: Largest seed Pythia's ``Random:seed`` accepts.
 _MAX_PYTHIA_SEED = 900_000_000
 
@@ -183,12 +185,15 @@ def _select(
     )
     n_particles = ak.to_numpy(ak.num(particles, axis=1))
     candidates = np.flatnonzero(n_particles > 0)
-    empty = (np.zeros((0, len(FEATURE_COLUMNS))), None, np.zeros(0, dtype=np.int64))
+    empty = (
+        np.zeros((0, len(FEATURE_COLUMNS))),
+        np.zeros((0, selection.max_constituents, 3)) if want_constituents else None,
+        np.zeros(0, dtype=np.int64),
+    )
     if len(candidates) == 0:
         return empty
     particles = particles[candidates]
-    with quiet_stdout():
-        jets, constituents = cluster_jets(particles, radius=selection.jet_radius, min_pt=selection.jet_min_pt)
+    jets, constituents = cluster_jets(particles, radius=selection.jet_radius, min_pt=selection.jet_min_pt)
     n_jets = ak.to_numpy(ak.num(jets, axis=1))
     lead_pt = ak.to_numpy(ak.fill_none(ak.firsts(np.hypot(jets["px"], jets["py"])), 0.0))
     passed = (n_jets >= 2) & (lead_pt > selection.trigger_pt)
@@ -239,20 +244,24 @@ def generate_chunk(
         Also return the zero-padded constituent lists.
     batch_size
         Events per ``nextBatch`` call at the start; later batches are sized from the observed
-        selection efficiency.
+        selection efficiency (at most :data:`MAX_BATCH` events, to bound memory).
     """
     if n_events < 0:
         raise ConfigError(f"the number of events must not be negative, got {n_events!r}")
     selection = selection or DijetSelection()
     pythia = make_pythia(card, seed)
     visibility = _Visibility(pythia)
+    empty_features = np.zeros((0, len(FEATURE_COLUMNS)))
+    empty_constituents = np.zeros((0, selection.max_constituents, 3))
     features, padded, pthat = [], [], []
     n_generated = n_passed = 0
     batch_size = min(batch_size, max(n_events, 10))
     while n_passed < n_events:
         if n_passed:
-            efficiency = n_passed / n_generated
-            batch_size = int(np.clip(1.1 * (n_events - n_passed) / efficiency + 10, 10, 2000))
+            wanted = 1.1 * (n_events - n_passed) * n_generated / n_passed + 10
+            batch_size = int(np.clip(wanted, 10, MAX_BATCH))
+        elif n_generated:
+            batch_size = min(2 * batch_size, MAX_BATCH)
         batch = pythia.nextBatch(batch_size)
         if len(batch) == 0:
             raise RuntimeError(f"Pythia produced no events for process {card.name!r} (seed {seed})")
@@ -265,15 +274,9 @@ def generate_chunk(
             padded.append(cons)
     info = pythia.infoPython()
     return ChunkResult(
-        features=np.concatenate(features)[:n_events] if features else np.zeros((0, 14)),
-        constituents=(
-            np.concatenate(padded)[:n_events]
-            if constituents and padded
-            else np.zeros((0, selection.max_constituents, 3))
-            if constituents
-            else None
-        ),
-        pthat=np.concatenate(pthat)[:n_events] if pthat else np.zeros(0),
+        features=np.concatenate([empty_features, *features])[:n_events],
+        constituents=np.concatenate([empty_constituents, *padded])[:n_events] if constituents else None,
+        pthat=np.concatenate([np.zeros(0), *pthat])[:n_events],
         n_generated=n_generated,
         n_passed=n_passed,
         sigma_mb=float(info.sigmaGen()),
