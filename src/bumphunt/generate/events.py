@@ -19,7 +19,7 @@ from bumphunt._native import quiet_stdout
 from bumphunt.errors import ConfigError, DependencyError
 from bumphunt.generate.cards import BEAM_SETTINGS, ProcessCard
 from bumphunt.io.lhco import FEATURE_COLUMNS, MAX_CONSTITUENTS
-from bumphunt.physics.jets import cluster_jets, nsubjettiness
+from bumphunt.physics.dijet import lhco_jet_rows
 
 if TYPE_CHECKING:
     import pythia8mc
@@ -155,11 +155,6 @@ class _Visibility:
         return np.fromiter(self._invisible, dtype=np.int64, count=len(self._invisible))
 
 
-def _jet_mass(jets: ak.Array) -> np.ndarray:
-    e, px, py, pz = (ak.to_numpy(jets[k]) for k in ("E", "px", "py", "pz"))
-    return np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
-
-
 def _select(
     batch: ak.Array, visibility: _Visibility, selection: DijetSelection, want_constituents: bool
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
@@ -183,32 +178,16 @@ def _select(
         ak.zip({"pt": pt[keep], "eta": eta[keep], "phi": np.arctan2(py, px)[keep]}),
         np.bincount(np.repeat(np.arange(len(counts)), counts)[keep], minlength=len(counts)),
     )
-    n_particles = ak.to_numpy(ak.num(particles, axis=1))
-    candidates = np.flatnonzero(n_particles > 0)
-    empty = (
-        np.zeros((0, len(FEATURE_COLUMNS))),
-        np.zeros((0, selection.max_constituents, 3)) if want_constituents else None,
-        np.zeros(0, dtype=np.int64),
+    rows, selected = lhco_jet_rows(
+        particles,
+        radius=selection.jet_radius,
+        min_pt=selection.jet_min_pt,
+        trigger_pt=selection.trigger_pt,
     )
-    if len(candidates) == 0:
-        return empty
-    particles = particles[candidates]
-    jets, constituents = cluster_jets(particles, radius=selection.jet_radius, min_pt=selection.jet_min_pt)
-    n_jets = ak.to_numpy(ak.num(jets, axis=1))
-    lead_pt = ak.to_numpy(ak.fill_none(ak.firsts(np.hypot(jets["px"], jets["py"])), 0.0))
-    passed = (n_jets >= 2) & (lead_pt > selection.trigger_pt)
-    if not np.any(passed):
-        return empty
-    jets, constituents, particles = jets[passed][:, :2], constituents[passed][:, :2], particles[passed]
-    tau = nsubjettiness(ak.flatten(constituents, axis=1)).reshape(-1, 2, 3)
-    columns = []
-    for j in range(2):
-        jet = jets[:, j]
-        columns += [ak.to_numpy(jet["px"]), ak.to_numpy(jet["py"]), ak.to_numpy(jet["pz"]), _jet_mass(jet)]
-        columns += [tau[:, j, 0], tau[:, j, 1], tau[:, j, 2]]
-    features = np.column_stack(columns)
-    padded = _pad_constituents(particles, selection.max_constituents) if want_constituents else None
-    return features, padded, candidates[passed]
+    padded = None
+    if want_constituents:
+        padded = _pad_constituents(particles[selected], selection.max_constituents)
+    return rows, padded, np.flatnonzero(selected)
 
 
 def _pad_constituents(particles: ak.Array, size: int) -> np.ndarray:

@@ -20,7 +20,6 @@ import awkward as ak
 import numpy as np
 import numpy.typing as npt
 
-from bumphunt._native import quiet_stdout
 from bumphunt.physics.jets import cluster_jets, nsubjettiness
 from bumphunt.physics.kinematics import delta_r, dijet_mass
 
@@ -87,6 +86,7 @@ def lhco_jet_rows(
     *,
     radius: float = 1.0,
     min_pt: float = 20.0,
+    trigger_pt: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cluster massless particles into jets and build the LHCO feature row of the two leading jets.
 
@@ -100,26 +100,29 @@ def lhco_jet_rows(
         ``events * var * {pt, eta, phi}`` (GeV, -, rad); events may be empty.
     radius, min_pt
         Jet radius and minimum jet pT (GeV).
+    trigger_pt
+        Keep only events whose leading jet has pT above this (GeV); substructure is computed for kept
+        events only.
 
     Returns
     -------
-    rows, has_two_jets
-        ``(m, 14)`` rows for the ``m`` events with at least two jets, and the boolean mask of those
-        events among the input events.
+    rows, selected
+        ``(m, 14)`` rows for the ``m`` events with at least two jets and a leading jet above
+        ``trigger_pt``, and the boolean mask of those events among the input events.
     """
     n_particles = ak.to_numpy(ak.num(particles, axis=1))
     rows = np.zeros((0, 14))
-    has_two = np.zeros(len(particles), dtype=bool)
+    selected = np.zeros(len(particles), dtype=bool)
     candidates = np.flatnonzero(n_particles > 0)
     if len(candidates) == 0:
-        return rows, has_two
-    with quiet_stdout():  # FastJet prints its banner on the first clustering
-        jets, constituents = cluster_jets(particles[candidates], radius=radius, min_pt=min_pt)
-    two = ak.to_numpy(ak.num(jets, axis=1)) >= 2
-    has_two[candidates[two]] = True
-    if not np.any(two):
-        return rows, has_two
-    jets, constituents = jets[two][:, :2], constituents[two][:, :2]
+        return rows, selected
+    jets, constituents = cluster_jets(particles[candidates], radius=radius, min_pt=min_pt)
+    lead_pt = ak.to_numpy(ak.fill_none(ak.firsts(np.hypot(jets["px"], jets["py"])), 0.0))
+    keep = (ak.to_numpy(ak.num(jets, axis=1)) >= 2) & (lead_pt > trigger_pt)
+    selected[candidates[keep]] = True
+    if not np.any(keep):
+        return rows, selected
+    jets, constituents = jets[keep][:, :2], constituents[keep][:, :2]
     tau = nsubjettiness(ak.flatten(constituents, axis=1)).reshape(-1, 2, 3)
     columns = []
     for j in range(2):
@@ -127,4 +130,4 @@ def lhco_jet_rows(
         e, px, py, pz = (ak.to_numpy(jet[k]) for k in ("E", "px", "py", "pz"))
         mass = np.sqrt(np.maximum(e**2 - px**2 - py**2 - pz**2, 0.0))
         columns += [px, py, pz, mass, tau[:, j, 0], tau[:, j, 1], tau[:, j, 2]]
-    return np.column_stack(columns), has_two
+    return np.column_stack(columns), selected
