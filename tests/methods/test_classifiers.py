@@ -110,6 +110,10 @@ def test_bad_inputs() -> None:
         HGBEnsemble(0).fit(X, y)
     with pytest.raises(ConfigError, match="validation_fraction must lie in"):
         MLPEnsemble(1, validation_fraction=1.0).fit(X, y)
+    with pytest.raises(ConfigError, match="MLPEnsemble patience must be a positive integer"):
+        MLPEnsemble(1, patience=0).fit(X, y)
+    with pytest.raises(ConfigError, match="hidden_layers must be positive widths"):
+        MLPEnsemble(1, hidden_layers=(8, 0)).fit(X, y)
     with pytest.raises(ConfigError, match="class_weight must be"):
         HGBEnsemble(1, class_weight="auto").fit(X, y)
     with pytest.raises(ConfigError, match=r"HGBEnsemble: .*learning_rate"):

@@ -325,6 +325,15 @@ class MLPEnsemble(_AveragedEnsemble):
         self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
     ) -> MLPEnsemble:
         """Train the networks; see :meth:`HGBEnsemble.fit`."""
+        for name in ("max_epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ConfigError(f"MLPEnsemble {name} must be a positive integer, got {value!r}")
+        widths = list(self.hidden_layers)
+        if not widths or any(not (isinstance(w, int) and w >= 1) for w in widths):
+            raise ConfigError(
+                f"MLPEnsemble hidden_layers must be positive widths, got {self.hidden_layers!r}"
+            )
         self.device_ = resolve_device(self.device)
         self.histories_ = []
         super().fit(X, y, sample_weight)
@@ -336,9 +345,7 @@ class MLPEnsemble(_AveragedEnsemble):
         validation: tuple[np.ndarray, np.ndarray, np.ndarray],
         seed: int,
     ) -> _Network:
-        widths = [int(width) for width in self.hidden_layers]
-        if any(width < 1 for width in widths):
-            raise ConfigError(f"MLPEnsemble hidden_layers must be positive widths, got {self.hidden_layers}")
+        widths = list(self.hidden_layers)
         standardize = Standardize().fit(train[0])
         init_seed, batch_seed = child_seeds(seed, 2)
         layers: list[torch.nn.Module] = []

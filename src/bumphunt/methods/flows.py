@@ -4,8 +4,8 @@
 (CATHODE). The features go through a fitted :mod:`~bumphunt.methods.preprocessing` chain (default:
 min-max + logit, then standardization) before the flow; the mass goes through a fixed map fitted at
 :meth:`~ConditionalFlow.fit` (default: log, then standardization) and conditions every flow transform.
-Samples are returned, and densities reported, in the original feature space: :meth:`~ConditionalFlow.
-log_prob` adds the log-Jacobian of the preprocessing.
+Samples are returned, and densities reported, in the original feature space:
+:meth:`~ConditionalFlow.log_prob` adds the log-Jacobian of the preprocessing.
 
 Example
 -------
