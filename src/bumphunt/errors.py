@@ -16,6 +16,9 @@ __all__ = [
     "DownloadError",
     "EmptySelectionError",
     "MissingFileError",
+    "NotFittedError",
+    "OutOfRangeError",
+    "TrainingError",
 ]
 
 
@@ -49,3 +52,18 @@ class DownloadError(BumphuntError, OSError):
 
 class ChecksumError(DownloadError):
     """A downloaded file does not have the size or checksum on record; the file was deleted."""
+
+
+class OutOfRangeError(DataFormatError):
+    """A value lies outside the range a transform was fitted on (or outside its domain).
+
+    The message names the column, how many values are outside and the allowed range.
+    """
+
+
+class NotFittedError(BumphuntError, ValueError, AttributeError):
+    """A model or transform is used before ``fit``; the message names it and the missing step."""
+
+
+class TrainingError(BumphuntError, RuntimeError):
+    """Training a network diverged (the loss was never finite); the message names the model and setting."""

@@ -1,0 +1,34 @@
+"""Anomaly detectors and their building blocks: preprocessing, classifiers, k-fold training, flows.
+
+* :mod:`~bumphunt.methods.preprocessing` -- invertible transforms with log-Jacobians
+* :mod:`~bumphunt.methods.classifiers` -- boosted-tree and MLP ensembles (scikit-learn API)
+* :mod:`~bumphunt.methods.kfold` -- k-fold training with out-of-fold scores
+* :mod:`~bumphunt.methods.flows` -- conditional normalizing flow ``p(x | m)`` (zuko)
+* :mod:`~bumphunt.methods.mass_density` -- density of the signal-region masses for sampling
+* :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, idealized AD, supervised reference
+"""
+
+from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
+from bumphunt.methods.detectors import BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
+from bumphunt.methods.flows import ConditionalFlow
+from bumphunt.methods.kfold import KFoldClassifier, assign_folds
+from bumphunt.methods.mass_density import KDEMassDensity
+from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
+
+__all__ = [
+    "BackgroundCheck",
+    "CWoLa",
+    "Cathode",
+    "Chain",
+    "ConditionalFlow",
+    "HGBEnsemble",
+    "IdealizedAD",
+    "KDEMassDensity",
+    "KFoldClassifier",
+    "Log",
+    "MLPEnsemble",
+    "MinMaxLogit",
+    "Standardize",
+    "Supervised",
+    "assign_folds",
+]

@@ -1,0 +1,308 @@
+"""Conditional density of the features given the resonant mass: a normalizing flow built on zuko.
+
+:class:`ConditionalFlow` learns ``p(x | m)`` on the sidebands and samples it at signal-region masses
+(CATHODE). The features go through a fitted :mod:`~bumphunt.methods.preprocessing` chain (default:
+min-max + logit, then standardization) before the flow; the mass goes through a fixed map fitted at
+:meth:`~ConditionalFlow.fit` (default: log, then standardization) and conditions every flow transform.
+Samples are returned, and densities reported, in the original feature space:
+:meth:`~ConditionalFlow.log_prob` adds the log-Jacobian of the preprocessing.
+
+Example
+-------
+>>> import numpy as np
+>>> rng = np.random.default_rng(1)
+>>> m = rng.uniform(3000.0, 4000.0, 2000)
+>>> x = rng.normal(m / 1000.0, 1.0)[:, None]
+>>> flow = ConditionalFlow(kind="maf", max_epochs=3, seed=1).fit(x, m)
+>>> flow.sample(5, 3500.0).shape
+(5, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import zuko
+from sklearn.base import BaseEstimator, clone
+
+from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
+from bumphunt.methods._progress import ProgressCallback
+from bumphunt.methods._seeding import SeedLike, child_seeds, seed_sequence
+from bumphunt.methods._torch import (
+    EVAL_BATCH_SIZE,
+    TrainingHistory,
+    as_tensor,
+    batched,
+    resolve_device,
+    seeded,
+    train_with_early_stopping,
+)
+from bumphunt.methods._validation import as_matrix, event_weights
+from bumphunt.methods.preprocessing import Chain, InvertibleTransform, Log, MinMaxLogit, Standardize
+
+__all__ = ["ConditionalFlow", "FlowKind"]
+
+logger = logging.getLogger(__name__)
+
+#: ``"maf"``: masked autoregressive flow (affine); ``"nsf"``: neural spline flow (rational-quadratic).
+FlowKind = Literal["maf", "nsf"]
+
+
+def _default_preprocessing() -> InvertibleTransform:
+    return Chain([MinMaxLogit(alpha=1e-3), Standardize()])
+
+
+def _default_mass_transform() -> InvertibleTransform:
+    return Chain([Log(), Standardize()])
+
+
+class ConditionalFlow(BaseEstimator):
+    """Normalizing flow for ``p(x | m)``: features ``x`` conditioned on the resonant mass ``m`` (GeV).
+
+    Parameters
+    ----------
+    kind
+        ``"maf"`` (zuko ``MAF``: affine autoregressive transforms) or ``"nsf"`` (zuko ``NSF``:
+        monotonic rational-quadratic splines with ``bins`` bins).
+    transforms
+        Number of autoregressive transforms; successive ones alternate the feature order.
+    hidden_features
+        Hidden layer widths of each transform's conditioner network.
+    bins
+        Spline bins (``kind="nsf"`` only).
+    max_epochs, batch_size, learning_rate, weight_decay, patience
+        Training: Adam on the mean negative log-likelihood, stopped after ``patience`` epochs without a
+        lower validation loss; the parameters of the best epoch are restored.
+    validation_fraction
+        Fraction of the events held out (at random) for early stopping.
+    preprocessing
+        Transform of the features before the flow (fitted on the training events); default
+        ``Chain([MinMaxLogit(alpha=1e-3), Standardize()])``. Its out-of-range policy governs
+        :meth:`log_prob` of events outside the training range.
+    mass_transform
+        Map of the mass to the flow's context (fitted on the training masses, then fixed); default
+        ``Chain([Log(), Standardize()])``.
+    device
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
+    seed
+        Seed of the validation split, initialization, batch order and of the default sampling seeds.
+    progress
+        ``progress(epoch, max_epochs)`` after each training epoch.
+
+    Attributes
+    ----------
+    flow_ : zuko.flows.Flow
+        The trained flow (in the preprocessed space, on ``device_``).
+    preprocessing_, mass_transform_ : InvertibleTransform
+        The fitted transforms.
+    history_ : TrainingHistory
+        Losses per epoch and the epoch kept.
+    train_index_, validation_index_ : numpy.ndarray
+        Indices into the arrays given to :meth:`fit` of the events trained on and of those held out.
+    """
+
+    def __init__(
+        self,
+        kind: FlowKind = "nsf",
+        *,
+        transforms: int = 4,
+        hidden_features: Sequence[int] = (64, 64),
+        bins: int = 8,
+        max_epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        patience: int = 10,
+        validation_fraction: float = 0.2,
+        preprocessing: InvertibleTransform | None = None,
+        mass_transform: InvertibleTransform | None = None,
+        device: str = "auto",
+        seed: SeedLike = 0,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.kind = kind
+        self.transforms = transforms
+        self.hidden_features = hidden_features
+        self.bins = bins
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.preprocessing = preprocessing
+        self.mass_transform = mass_transform
+        self.device = device
+        self.seed = seed
+        self.progress = progress
+
+    # ------------------------------------------------------------------------------------------ fit
+    def fit(
+        self, X: npt.ArrayLike, m: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> ConditionalFlow:
+        """Learn ``p(x | m)`` from events ``X`` (``(n_events, n_features)``) at masses ``m`` (GeV).
+
+        Parameters
+        ----------
+        X, m
+            Training features and masses (for CATHODE: the sideband events).
+        sample_weight
+            Event weights in the likelihood, or ``None``.
+
+        Returns
+        -------
+        ConditionalFlow
+            self
+
+        Raises
+        ------
+        bumphunt.errors.ConfigError
+            If a setting is out of range.
+        bumphunt.errors.DataFormatError
+            If shapes disagree, values are not finite, or there are too few events to split.
+        """
+        self._check_settings()
+        matrix = as_matrix(X)
+        masses = self._masses(m, len(matrix))
+        weights = event_weights(sample_weight, len(matrix))
+        n = len(matrix)
+        n_validation = round(self.validation_fraction * n)
+        if n_validation < 1 or n - n_validation < 1:
+            raise DataFormatError(
+                f"ConditionalFlow.fit got {n} events; validation_fraction={self.validation_fraction} "
+                "leaves no events for training or validation"
+            )
+        split_seed, init_seed, batch_seed, sample_seed = child_seeds(self.seed, 4)
+        order = np.random.default_rng(split_seed).permutation(n)
+        self.validation_index_ = np.sort(order[:n_validation])
+        self.train_index_ = np.sort(order[n_validation:])
+        self.device_ = resolve_device(self.device)
+        preprocessing = _default_preprocessing() if self.preprocessing is None else self.preprocessing
+        mass_transform = _default_mass_transform() if self.mass_transform is None else self.mass_transform
+        # Fitted on all events given (the training side, e.g. the sidebands), so that the validation
+        # events lie inside the min-max range too.
+        self.preprocessing_ = clone(preprocessing).fit(matrix)
+        self.mass_transform_ = clone(mass_transform).fit(masses[:, None])
+        self.n_features_in_ = matrix.shape[1]
+        with seeded(init_seed, self.device_):
+            flow = self._build(matrix.shape[1]).to(self.device_)
+
+        def per_event_loss(x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+            return -flow(c).log_prob(x)
+
+        def tensors(index: np.ndarray) -> list[torch.Tensor]:
+            return [
+                as_tensor(self.preprocessing_.transform(matrix[index]), self.device_),
+                as_tensor(self.mass_transform_.transform(masses[index, None]), self.device_),
+                as_tensor(weights[index], self.device_),
+            ]
+
+        self.history_: TrainingHistory = train_with_early_stopping(
+            flow,
+            per_event_loss,
+            tensors(self.train_index_),
+            tensors(self.validation_index_),
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            patience=self.patience,
+            seed=batch_seed,
+            progress=self.progress,
+            name=f"ConditionalFlow({self.kind})",
+        )
+        self.flow_ = flow
+        self._sample_seeds = seed_sequence(sample_seed)
+        return self
+
+    def _check_settings(self) -> None:
+        if self.kind not in ("maf", "nsf"):
+            raise ConfigError(f"ConditionalFlow kind must be 'maf' or 'nsf', got {self.kind!r}")
+        for name in ("transforms", "bins", "max_epochs", "batch_size", "patience"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ConfigError(f"ConditionalFlow {name} must be a positive integer, got {value!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ConfigError(
+                f"ConditionalFlow validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"
+            )
+        if not self.hidden_features or any(int(h) < 1 for h in self.hidden_features):
+            raise ConfigError(
+                f"ConditionalFlow hidden_features must be positive widths, got {self.hidden_features!r}"
+            )
+
+    def _build(self, n_features: int) -> zuko.flows.Flow:
+        hidden = tuple(int(h) for h in self.hidden_features)
+        if self.kind == "maf":
+            return zuko.flows.MAF(n_features, 1, transforms=self.transforms, hidden_features=hidden)
+        return zuko.flows.NSF(
+            n_features, 1, transforms=self.transforms, bins=self.bins, hidden_features=hidden
+        )
+
+    # ------------------------------------------------------------------------------------- evaluate
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "flow_"):
+            raise NotFittedError("ConditionalFlow is not fitted; call fit(X, m) on the sideband events first")
+
+    @staticmethod
+    def _masses(m: npt.ArrayLike, n: int) -> np.ndarray:
+        masses = np.asarray(m, dtype=np.float64)
+        if masses.ndim == 0:
+            masses = np.full(n, float(masses))
+        if masses.shape != (n,):
+            raise DataFormatError(f"m must be one mass (GeV) or have shape ({n},), got shape {masses.shape}")
+        if not np.all(np.isfinite(masses)):
+            raise DataFormatError("m holds NaN/inf values")
+        return masses
+
+    def _context(self, masses: np.ndarray) -> torch.Tensor:
+        return as_tensor(self.mass_transform_.transform(masses[:, None]), self.device_)
+
+    def log_prob(self, X: npt.ArrayLike, m: npt.ArrayLike) -> np.ndarray:
+        """``log p(x | m)`` in the original feature space, one value per event (float64).
+
+        The density is per unit of each feature (for features in GeV: per GeV^k). Events outside the
+        range the preprocessing was fitted on follow its out-of-range policy (default: raise
+        :class:`~bumphunt.errors.OutOfRangeError`).
+        """
+        self._check_fitted()
+        matrix = as_matrix(X)
+        masses = self._masses(m, len(matrix))
+        y, log_det = self.preprocessing_.transform_with_log_det(matrix)
+        flow = self.flow_
+        values = batched(
+            lambda x, c: flow(c).log_prob(x), [as_tensor(y, self.device_), self._context(masses)]
+        )
+        return values.double().cpu().numpy() + log_det
+
+    def sample(self, n: int, m: npt.ArrayLike, *, seed: SeedLike | None = None) -> np.ndarray:
+        """Draw one event at each mass: ``n`` samples, shape ``(n, n_features)``, original feature space.
+
+        Parameters
+        ----------
+        n
+            Number of samples.
+        m
+            One mass for all samples or ``n`` masses (GeV).
+        seed
+            Seed of this draw. ``None``: the next seed of a stream derived from the flow's ``seed``, so
+            the same sequence of calls gives the same samples.
+        """
+        self._check_fitted()
+        if not (isinstance(n, int | np.integer) and n >= 0):
+            raise ConfigError(f"n must be a non-negative integer, got {n!r}")
+        masses = self._masses(m, int(n))
+        draw_seed = child_seeds(self._sample_seeds.spawn(1)[0] if seed is None else seed, 1)[0]
+        flow = self.flow_
+        with seeded(draw_seed, self.device_):
+            parts = [
+                flow(self._context(masses[i : i + EVAL_BATCH_SIZE])).sample().double().cpu().numpy()
+                for i in range(0, int(n), EVAL_BATCH_SIZE)
+            ]
+        y = np.concatenate(parts) if parts else np.zeros((0, self.n_features_in_))
+        return self.preprocessing_.inverse_transform(y)

@@ -1,0 +1,299 @@
+"""Invertible feature transforms with exact inverses and per-event log-Jacobians.
+
+A density model trained on transformed features ``y = T(x)`` gives a density in the original feature
+space through the change of variables
+
+.. math:: \\log p_X(x) = \\log p_Y(T(x)) + \\log \\left|\\det \\frac{\\partial T}{\\partial x}\\right| ,
+
+so every transform here offers :meth:`~InvertibleTransform.log_abs_det_jacobian`, one value per event.
+The transforms act column by column (the Jacobian is diagonal) and compose with :class:`Chain`. They are
+fitted on the training side only (for CATHODE: the sidebands) and then applied unchanged elsewhere.
+
+Values outside the fitted range
+-------------------------------
+:class:`MinMaxLogit` maps the fitted range ``[min, max]`` of each column onto
+``[logit(alpha), logit(1 - alpha)]``. A value outside ``[min, max]`` (a signal-region event beyond the
+sideband range, say) has no place in that map. The policy is explicit, chosen with ``out_of_range``:
+
+``"raise"`` (default)
+    :class:`~bumphunt.errors.OutOfRangeError` naming the column, the count and the fitted range.
+``"clip"``
+    Clip to ``[min, max]`` first and log a warning with the counts; the inverse then returns the clipped
+    value, not the original one.
+
+:meth:`MinMaxLogit.in_range` gives the mask of the events inside the range, to select them beforehand.
+No policy ever produces NaN. :class:`Log` raises the same error for values <= 0.
+
+Example
+-------
+>>> import numpy as np
+>>> x = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 30.0]])
+>>> chain = Chain([MinMaxLogit(alpha=0.01), Standardize()]).fit(x)
+>>> bool(np.allclose(chain.inverse_transform(chain.transform(x)), x))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import expit
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+from bumphunt.errors import ConfigError, DataFormatError, NotFittedError, OutOfRangeError
+from bumphunt.methods._validation import as_matrix
+
+__all__ = ["Chain", "InvertibleTransform", "Log", "MinMaxLogit", "OutOfRangePolicy", "Standardize"]
+
+logger = logging.getLogger(__name__)
+
+#: What :class:`MinMaxLogit` does with values outside the fitted range.
+OutOfRangePolicy = Literal["raise", "clip"]
+
+
+class InvertibleTransform(TransformerMixin, BaseEstimator, ABC):
+    """A column-wise bijection fitted on training data, with exact inverse and log-Jacobian.
+
+    Subclasses implement :meth:`_fit`, :meth:`_forward` (values and log-derivatives in one pass) and
+    :meth:`_inverse` on validated float64 matrices; this class checks shapes, names the columns in
+    errors and sums the log-derivatives over columns.
+
+    Attributes
+    ----------
+    column_names_ : tuple of str
+        Names used in error messages: the ``column_names`` given to :meth:`fit`, or ``"column j"``.
+    n_columns_ : int
+        Number of columns seen in :meth:`fit`.
+    """
+
+    def fit(
+        self, X: npt.ArrayLike, y: object = None, *, column_names: Sequence[str] | None = None
+    ) -> InvertibleTransform:
+        """Fit the transform on the rows of ``X`` (shape ``(n_events, n_columns)``); returns self."""
+        matrix = as_matrix(X)
+        if len(matrix) == 0:
+            raise DataFormatError(f"{type(self).__name__}.fit needs at least one event, got none")
+        names = tuple(column_names) if column_names is not None else None
+        if names is not None and len(names) != matrix.shape[1]:
+            raise ConfigError(f"column_names has {len(names)} names but X has {matrix.shape[1]} columns")
+        self.column_names_ = names or tuple(f"column {j}" for j in range(matrix.shape[1]))
+        self.n_columns_ = matrix.shape[1]
+        self._fit(matrix)
+        return self
+
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
+        """The transformed values, shape ``(n_events, n_columns)``."""
+        return self._forward(self._checked(X))[0]
+
+    def inverse_transform(self, Y: npt.ArrayLike) -> np.ndarray:
+        """The values in the original space whose transform is ``Y``."""
+        return self._inverse(self._checked(Y, "Y"))
+
+    def log_abs_det_jacobian(self, X: npt.ArrayLike) -> np.ndarray:
+        """``log |det dT/dx|`` at each row of ``X`` (original space), shape ``(n_events,)``."""
+        return self.transform_with_log_det(X)[1]
+
+    def transform_with_log_det(self, X: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`transform` and :meth:`log_abs_det_jacobian` in one pass."""
+        values, log_derivative = self._forward(self._checked(X))
+        return values, log_derivative.sum(axis=1)
+
+    def _checked(self, X: npt.ArrayLike, what: str = "X") -> np.ndarray:
+        if not hasattr(self, "n_columns_"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted; call fit(X) on the training data first"
+            )
+        matrix = as_matrix(X, what)
+        if matrix.shape[1] != self.n_columns_:
+            raise DataFormatError(
+                f"{what} has {matrix.shape[1]} columns but {type(self).__name__} was fitted on "
+                f"{self.n_columns_} ({', '.join(self.column_names_)})"
+            )
+        return matrix
+
+    @abstractmethod
+    def _fit(self, X: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``y`` and ``log |dy_j / dx_j|``, both of shape ``(n_events, n_columns)``."""
+
+    @abstractmethod
+    def _inverse(self, Y: np.ndarray) -> np.ndarray: ...
+
+
+class Standardize(InvertibleTransform):
+    """Subtract the mean and divide by the standard deviation of each column.
+
+    Attributes
+    ----------
+    mean_, scale_ : numpy.ndarray
+        Per-column mean and (population) standard deviation of the training data.
+
+    Raises
+    ------
+    bumphunt.errors.DataFormatError
+        From :meth:`fit`, if a column is constant (zero standard deviation).
+    """
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.mean_ = X.mean(axis=0)
+        self.scale_ = X.std(axis=0)
+        constant = [name for name, s in zip(self.column_names_, self.scale_, strict=True) if not s > 0]
+        if constant:
+            raise DataFormatError(f"cannot standardize constant columns {constant}: their spread is zero")
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (X - self.mean_) / self.scale_, np.broadcast_to(-np.log(self.scale_), X.shape)
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        return Y * self.scale_ + self.mean_
+
+
+class Log(InvertibleTransform):
+    """Natural logarithm of each column (for positive quantities such as masses in GeV).
+
+    Raises
+    ------
+    bumphunt.errors.OutOfRangeError
+        If a value is <= 0.
+    """
+
+    def _fit(self, X: np.ndarray) -> None:
+        self._check_positive(X)
+
+    def _check_positive(self, X: np.ndarray) -> None:
+        bad = np.count_nonzero(X <= 0, axis=0)
+        for name, count, low in zip(self.column_names_, bad, X.min(axis=0, initial=np.inf), strict=True):
+            if count:
+                raise OutOfRangeError(
+                    f"{name}: {int(count)} values are <= 0 (minimum {low:g}); the logarithm needs values > 0"
+                )
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._check_positive(X)
+        log_x = np.log(X)
+        return log_x, -log_x
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        return np.exp(Y)
+
+
+class MinMaxLogit(InvertibleTransform):
+    """Scale each column's fitted range ``[min, max]`` to ``[alpha, 1 - alpha]``, then take the logit.
+
+    ``y = logit(alpha + (1 - 2 alpha) (x - min) / (max - min))``. The margin ``alpha`` keeps the extreme
+    training values finite (at ``logit(alpha)``) and leaves room beyond them: the inverse maps any real
+    ``y`` into ``(min - d, max + d)`` with ``d = alpha / (1 - 2 alpha) (max - min)``, so samples of a
+    density model are always finite.
+
+    Parameters
+    ----------
+    alpha
+        Margin in ``(0, 0.5)``; ``logit(alpha)`` is where the extreme training values land
+        (``alpha=1e-3``: about ``-6.9`` and ``+6.9``).
+    out_of_range
+        ``"raise"`` or ``"clip"``: what to do with values outside the fitted range (module docstring).
+
+    Attributes
+    ----------
+    min_, max_ : numpy.ndarray
+        Per-column range of the training data.
+    """
+
+    def __init__(self, alpha: float = 1e-3, out_of_range: OutOfRangePolicy = "raise") -> None:
+        self.alpha = alpha
+        self.out_of_range = out_of_range
+
+    def _fit(self, X: np.ndarray) -> None:
+        if not 0 < self.alpha < 0.5:
+            raise ConfigError(f"MinMaxLogit alpha must lie in (0, 0.5), got {self.alpha!r}")
+        if self.out_of_range not in ("raise", "clip"):
+            raise ConfigError(
+                f"MinMaxLogit out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}"
+            )
+        self.min_ = X.min(axis=0)
+        self.max_ = X.max(axis=0)
+        ranges = zip(self.column_names_, self.min_, self.max_, strict=True)
+        constant = [name for name, low, high in ranges if not high > low]
+        if constant:
+            raise DataFormatError(f"cannot min-max scale constant columns {constant}: their range is zero")
+
+    def in_range(self, X: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask ``(n_events,)``: the events whose values all lie in the fitted range."""
+        matrix = self._checked(X)
+        return np.all((matrix >= self.min_) & (matrix <= self.max_), axis=1)
+
+    def _unit(self, X: np.ndarray) -> np.ndarray:
+        """``(x - min) / (max - min)`` with the out-of-range policy applied."""
+        below = np.count_nonzero(self.min_ > X, axis=0)
+        above = np.count_nonzero(self.max_ < X, axis=0)
+        if np.any(below + above):
+            details = "; ".join(
+                f"{name}: {int(b)} below and {int(a)} above the fitted range [{lo:g}, {hi:g}]"
+                for name, b, a, lo, hi in zip(
+                    self.column_names_, below, above, self.min_, self.max_, strict=True
+                )
+                if b + a
+            )
+            if self.out_of_range == "raise":
+                raise OutOfRangeError(
+                    f"values outside the range MinMaxLogit was fitted on: {details}; select the events "
+                    "inside with in_range(X) or build MinMaxLogit(out_of_range='clip')"
+                )
+            logger.warning("MinMaxLogit clipped values to the fitted range: %s", details)
+            X = np.clip(X, self.min_, self.max_)
+        return (X - self.min_) / (self.max_ - self.min_)
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        v = self.alpha + (1.0 - 2.0 * self.alpha) * self._unit(X)
+        log_v, log_1mv = np.log(v), np.log1p(-v)
+        scale = np.log1p(-2.0 * self.alpha) - np.log(self.max_ - self.min_)
+        return log_v - log_1mv, scale - log_v - log_1mv
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        unit = (expit(Y) - self.alpha) / (1.0 - 2.0 * self.alpha)
+        return self.min_ + unit * (self.max_ - self.min_)
+
+
+class Chain(InvertibleTransform):
+    """Apply ``steps`` in order; the inverse runs them backwards and the log-Jacobians add up.
+
+    Parameters
+    ----------
+    steps
+        Unfitted transforms; :meth:`fit` fits clones of them, each on the output of the previous one,
+        and keeps them in ``steps_``.
+    """
+
+    def __init__(self, steps: Sequence[InvertibleTransform]) -> None:
+        self.steps = steps
+
+    def _fit(self, X: np.ndarray) -> None:
+        if not self.steps:
+            raise ConfigError("Chain needs at least one step")
+        fitted = []
+        for step in self.steps:
+            if not isinstance(step, InvertibleTransform):
+                raise ConfigError(f"Chain steps must be InvertibleTransform instances, got {step!r}")
+            step = clone(step).fit(X, column_names=self.column_names_)
+            X = step._forward(X)[0]
+            fitted.append(step)
+        self.steps_ = tuple(fitted)
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        total = np.zeros_like(X)
+        for step in self.steps_:
+            X, log_derivative = step._forward(X)
+            total = total + log_derivative
+        return X, total
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        for step in reversed(self.steps_):
+            Y = step._inverse(Y)
+        return Y

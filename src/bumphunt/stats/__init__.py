@@ -1,0 +1,1 @@
+"""Statistics of a bump hunt; :mod:`~bumphunt.stats.metrics` holds ROC, AUC and SIC."""

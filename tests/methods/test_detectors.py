@@ -1,0 +1,127 @@
+"""Detectors: learn a localized signal, stay blind without one, share folds, reproduce, reject bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, NotFittedError
+from bumphunt.events import EventSet, Window
+from bumphunt.methods.detectors import BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
+from bumphunt.methods.flows import ConditionalFlow
+from bumphunt.stats.metrics import auc
+
+
+def small_flow() -> ConditionalFlow:
+    return ConditionalFlow("maf", transforms=2, hidden_features=(32, 32), max_epochs=20, device="cpu")
+
+
+def fit(name: str, classifier, events: EventSet, window: Window, background: EventSet, seed: int = 0):
+    """Fit the detector ``name`` with the shared test settings (3 folds)."""
+    if name == "cwola":
+        return CWoLa(classifier, n_folds=3, seed=seed).fit(events, window)
+    if name == "iad":
+        return IdealizedAD(classifier, n_folds=3, seed=seed).fit(events, window, background=background)
+    if name == "supervised":
+        return Supervised(classifier, n_folds=3, seed=seed).fit(events, window)
+    return Cathode(classifier, n_folds=3, flow=small_flow(), seed=seed).fit(events, window)
+
+
+def data_vs_reference_auc(detector) -> float:
+    """How well the out-of-fold scores separate the SR data from the background model."""
+    scores = np.concatenate([detector.scores_, detector.reference_scores_])
+    labels = np.concatenate([np.ones(len(detector.scores_)), np.zeros(len(detector.reference_scores_))])
+    return auc(scores, labels)
+
+
+@pytest.mark.parametrize("name", ["cwola", "iad", "supervised", "cathode"])
+def test_detector_learns_localized_signal(name: str, toy, window, classifier) -> None:
+    # ~2000 background and ~120 signal events in the SR (S/B ~ 6 %); the signal is a tight cluster
+    events, background = toy(6000, 120, 1), toy(2000, 0, 2)
+    detector = fit(name, classifier, events, window, background)
+    sr = events.signal_region(window)
+    assert detector.scores_.shape == (len(sr),)
+    assert auc(detector.scores_, sr.label) > 0.9
+    np.testing.assert_array_equal(
+        detector.folds_, fit("cwola", classifier, events, window, background).folds_
+    )
+
+
+@pytest.mark.parametrize("name", ["cwola", "iad"])
+def test_weak_supervision_without_signal_stays_near_half(name: str, toy, window, classifier) -> None:
+    events, background = toy(6000, 0, 3), toy(6000, 0, 4)
+    detector = fit(name, classifier, events, window, background)
+    # ~2000 SR vs ~2000-4000 reference events: statistics alone give an AUC spread of ~0.01
+    assert data_vs_reference_auc(detector) == pytest.approx(0.5, abs=0.04)
+
+
+def test_supervised_with_uninformative_labels_stays_near_half(toy, window, classifier) -> None:
+    events = toy(6000, 0, 5)
+    labels = (np.random.default_rng(6).uniform(size=len(events)) < 0.05).astype(int)
+    events = EventSet(events.mass, events.features, events.feature_names, label=labels)
+    detector = Supervised(classifier, n_folds=3).fit(events, window)
+    # ~100 "signal" events: the AUC spread is ~0.03
+    assert auc(detector.scores_, events.signal_region(window).label) == pytest.approx(0.5, abs=0.1)
+
+
+def test_cathode_reports_background_model_check(toy, window, classifier) -> None:
+    events = toy(6000, 120, 1)
+    detector = Cathode(classifier, n_folds=3, flow=small_flow(), oversampling=2.0).fit(events, window)
+    n_sr = len(events.signal_region(window))
+    assert len(detector.samples_) == len(detector.reference_scores_) == 2 * n_sr
+    assert np.all((detector.samples_.mass >= 3300.0) & (detector.samples_.mass < 3700.0))
+    check = detector.background_check_
+    assert isinstance(check, BackgroundCheck)
+    assert check.n_data == len(detector.flow_.validation_index_)
+    # a roughly faithful flow on these Gaussian features
+    assert 0.45 < check.auc < 0.6
+    assert check.null_std == pytest.approx(np.sqrt((3 * check.n_data + 1) / (24 * check.n_data**2)), rel=0.01)
+
+
+@pytest.mark.parametrize("name", ["cwola", "cathode"])
+def test_seeds_reproduce_scores_exactly(name: str, toy, window, classifier) -> None:
+    events = toy(3000, 60, 7)
+    first = fit(name, classifier, events, window, events, seed=11)
+    np.testing.assert_array_equal(
+        fit(name, classifier, events, window, events, seed=11).scores_, first.scores_
+    )
+    assert not np.array_equal(fit(name, classifier, events, window, events, seed=12).scores_, first.scores_)
+    new = toy(500, 0, 8)
+    np.testing.assert_array_equal(first.score(new), first.score(new))
+
+
+@pytest.mark.parametrize("name", ["cwola", "iad", "supervised"])
+def test_scores_are_out_of_fold_for_a_memorizing_classifier(name: str, toy, window, lookup_table) -> None:
+    events = toy(1500, 40, 9)
+    detector = fit(name, lookup_table, events, window, toy(1500, 0, 10))
+    # the lookup table knows the label of every event it saw and says 0.5 otherwise
+    np.testing.assert_array_equal(detector.scores_, 0.5)
+    # through score(), a training SR event is seen by 2 of the 3 fold models
+    sr = events.signal_region(window)
+    expected_label = sr.label if name == "supervised" else np.ones(len(sr))
+    np.testing.assert_allclose(detector.score(sr), (2 * expected_label + 0.5) / 3)
+
+
+def test_bad_inputs(toy, window, classifier) -> None:
+    events = toy(600, 20, 11)
+    with pytest.raises(
+        DataFormatError, match=r"holds 20 signal events \(label 1\) in the SR; it must be background only"
+    ):
+        IdealizedAD(classifier).fit(toy(600, 0, 12), window, background=events)
+    unlabelled = EventSet(events.mass, events.features, events.feature_names)
+    with pytest.raises(DataFormatError, match="column 'label' is missing"):
+        Supervised(classifier).fit(unlabelled, window)
+    with pytest.raises(DataFormatError, match=r"labels 0 and 1 in the SR, got \d+ background and 0 signal"):
+        Supervised(classifier).fit(toy(600, 0, 13), window)
+    with pytest.raises(ConfigError, match="no feature named 'mjj'"):
+        CWoLa(classifier, features=["a", "mjj"]).fit(events, window)
+    with pytest.raises(ConfigError, match="'features' is empty"):
+        CWoLa(classifier, features=[]).fit(events, window)
+    with pytest.raises(ConfigError, match="n_folds must be an integer >= 2"):
+        CWoLa(classifier, n_folds=1).fit(events, window)
+    with pytest.raises(ConfigError, match="oversampling must be a positive number"):
+        Cathode(classifier, oversampling=0).fit(events, window)
+    with pytest.raises(NotFittedError, match="CWoLa is not fitted"):
+        CWoLa().score(events)
+    with pytest.raises(EmptySelectionError, match="no event has a mass in"):
+        CWoLa(classifier).fit(events, Window(sr=(5000.0, 5100.0), sb=((4900.0, 5000.0),)))
