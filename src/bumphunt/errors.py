@@ -12,6 +12,8 @@ __all__ = [
     "ConfigError",
     "DataFormatError",
     "DependencyError",
+    "FitError",
+    "SelectionError",
 ]
 
 
@@ -29,3 +31,14 @@ class DataFormatError(BumphuntError, ValueError):
 
 class DependencyError(BumphuntError, ImportError):
     """An optional dependency is needed for the requested feature but is not installed."""
+
+
+class FitError(BumphuntError, RuntimeError):
+    """A fit cannot be made (too few events, too few bins) or did not converge.
+
+    The message names the shape, the mass range (GeV) and what went wrong.
+    """
+
+
+class SelectionError(BumphuntError, ValueError):
+    """A selection keeps no events (or too few for the requested estimate); the message names the cut."""
