@@ -121,8 +121,8 @@ class Shape(Result):
         """Parameters from :meth:`to_internal` coordinates, with the diagonal of ``d params / d theta``."""
         params = np.array(theta, dtype=np.float64)
         scale = np.ones_like(params)
-        if self.log_linear:
-            params[0] = math.exp(params[0])
+        if self.log_linear:  # clipped so that trial points of a fit stay finite
+            params[0] = math.exp(min(max(params[0], -745.0), 709.0))
             scale[0] = params[0]
         return params, scale
 

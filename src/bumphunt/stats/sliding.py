@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
 from bumphunt.stats._results import Result
-from bumphunt.stats.fit import BackgroundFit
+from bumphunt.stats.fit import BackgroundFit, check_window_in_range
 from bumphunt.stats.selection import SelectionScan, selection_scan
 from bumphunt.stats.shapes import sample_masses
 from bumphunt.stats.significance import z_from_p
@@ -170,6 +170,7 @@ def sliding_window_search(
     for i, window in enumerate(windows):
         inside = window.in_window(m)
         try:
+            check_window_in_range(window, m)
             scores = np.asarray(detector.fit_score(m[inside], x[inside], window), dtype=np.float64)
             scan = selection_scan(m[inside], scores, window, bin_width=bin_width, **selection)
             results.append(WindowSearch(window=window, scan=scan, z=scan.max_z))
