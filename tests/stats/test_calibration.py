@@ -45,10 +45,10 @@ def test_wrong_background_shape_is_not_calibrated(toy_truth, window, bin_width):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("method", "width"), [("cut_and_count", None), ("signal_fit", 100.0)])
-def test_p_values_are_uniform_over_500_toys(method, width, toy_truth, window, bin_width):
+def test_p_values_are_uniform_over_1500_toys(method, width, toy_truth, window, bin_width):
     shape, truth = toy_truth("dijet4", 1e5)
     result = null_p_values(
-        shape, truth, window, bin_width=bin_width, n_toys=500, seed=84, method=method, signal_width=width
+        shape, truth, window, bin_width=bin_width, n_toys=1500, seed=84, method=method, signal_width=width
     )
     print(
         f"{method}: KS p = {result.ks_p_value:.3f}, beyond 2 sigma {result.fraction_beyond_2sigma:.4f} "

@@ -13,8 +13,6 @@ from bumphunt.errors import ConfigError, DataFormatError
 from bumphunt.stats import bumphunter
 from bumphunt.stats.scan import scan_windows
 
-pbh = pytest.importorskip("pyBumpHunter", reason="pyBumpHunter is needed for the cross-check")
-
 EDGES = np.linspace(2000.0, 6000.0, 41)
 
 
@@ -29,6 +27,7 @@ def _histograms(seed: int, bump: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
 
 
 def _pybumphunter(data, reference, n_toys, **settings):
+    pbh = pytest.importorskip("pyBumpHunter", reason="pyBumpHunter (dev extra) is needed for the cross-check")
     hunter = pbh.BumpHunter1D(
         rang=[EDGES[0], EDGES[-1]], bins=EDGES, npe=n_toys, nworker=1, seed=3, **settings
     )

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from bumphunt.errors import ConfigError, FitError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.selection import selection_scan
 from bumphunt.stats.shapes import Shape, sample_masses
 from bumphunt.stats.significance import p_from_z
@@ -34,7 +34,7 @@ TWO_SIGMA_TAIL = p_from_z(2.0)
 
 
 @dataclasses.dataclass(frozen=True)
-class PValueCalibration(Result):
+class PValueCalibration(Record):
     """Uniformity of local p-values under the background-only hypothesis.
 
     Attributes

@@ -18,7 +18,7 @@ from scipy import stats
 
 from bumphunt.errors import ConfigError, DataFormatError, FitError
 from bumphunt.stats._minuit import binned_cost, minimize
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.shapes import SQRT_S, Shape, get_shape
 from bumphunt.stats.windows import Window, window_edges
 
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
-class BackgroundFit(Result):
+class BackgroundFit(Record):
     """A background shape fitted to binned data.
 
     Attributes
@@ -43,7 +43,9 @@ class BackgroundFit(Result):
     shape
         The fitted shape.
     values, errors, covariance
-        Best-fit parameters, their (Hesse) errors and covariance matrix.
+        Best-fit parameters, their (Hesse) errors and covariance matrix. Dijet fits run in ``ln p0``
+        (see :meth:`Shape.to_internal`), so the error of ``p0`` is ``p0`` times that of ``ln p0``; for
+        pulls or intervals of the normalisation use ``ln p0``, in which the likelihood is near Gaussian.
     edges
         Bin edges (GeV).
     counts

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bumphunt.errors import ConfigError, DataFormatError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.fit import (
     BackgroundFit,
     check_sideband_counts,
@@ -73,7 +73,7 @@ def signal_weights(likelihood_ratio: npt.ArrayLike, signal_fraction: float) -> n
 
 
 @dataclasses.dataclass(frozen=True)
-class ReweightedResult(Result):
+class ReweightedResult(Record):
     """Outcome of the likelihood-reweighted test in one window.
 
     Attributes

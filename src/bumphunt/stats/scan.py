@@ -24,7 +24,7 @@ import numpy.typing as npt
 from scipy import special
 
 from bumphunt.errors import ConfigError, DataFormatError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.significance import z_from_p
 
 __all__ = ["BumpHunterResult", "bumphunter", "local_p_values", "scan_windows"]
@@ -97,7 +97,7 @@ def _t_statistic(min_p: npt.ArrayLike) -> np.ndarray:
 
 
 @dataclasses.dataclass(frozen=True)
-class BumpHunterResult(Result):
+class BumpHunterResult(Record):
     """Outcome of a BumpHunter scan.
 
     Attributes

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError, SelectionError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.fit import (
     BackgroundFit,
     check_sideband_counts,
@@ -112,7 +112,7 @@ def apply_selection(mass: npt.ArrayLike, scores: npt.ArrayLike, threshold: float
 
 
 @dataclasses.dataclass(frozen=True)
-class SelectionPoint(Result):
+class SelectionPoint(Record):
     """The significance after one cut on the score.
 
     Attributes
@@ -157,7 +157,7 @@ class SelectionPoint(Result):
 
 
 @dataclasses.dataclass(frozen=True)
-class SelectionScan(Result):
+class SelectionScan(Record):
     """Significances after cuts at several sideband efficiencies in one window.
 
     Attributes

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from bumphunt.errors import ConfigError, FitError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.fit import BackgroundFit, fit_background
 from bumphunt.stats.shapes import SQRT_S, Shape, get_shape
 
@@ -52,7 +52,7 @@ def nested_test(smaller: BackgroundFit, larger: BackgroundFit, test: str = "f") 
 
 
 @dataclasses.dataclass(frozen=True)
-class ShapeChoice(Result):
+class ShapeChoice(Record):
     """Outcome of the sequential choice among nested shapes.
 
     Attributes

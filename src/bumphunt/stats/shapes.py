@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bumphunt.errors import ConfigError, FitError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 
 __all__ = [
     "SQRT_S",
@@ -43,7 +43,7 @@ _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
 
 
 @dataclasses.dataclass(frozen=True)
-class Shape(Result):
+class Shape(Record):
     """A background density in the mass (events per GeV), linear in a basis or in its exponent.
 
     Build shapes with :func:`dijet`, :func:`polynomial` or :func:`get_shape`.

@@ -19,7 +19,7 @@ from scipy import stats
 
 from bumphunt.errors import ConfigError, FitError
 from bumphunt.stats._minuit import binned_cost, minimize
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.fit import BackgroundFit, fit_background
 from bumphunt.stats.shapes import Shape
 from bumphunt.stats.significance import p_from_z
@@ -28,7 +28,7 @@ __all__ = ["SignalFit", "fit_signal"]
 
 
 @dataclasses.dataclass(frozen=True)
-class SignalFit(Result):
+class SignalFit(Record):
     """Outcome of the signal-plus-background fit.
 
     Attributes

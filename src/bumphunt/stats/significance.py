@@ -25,7 +25,7 @@ import math
 from scipy import special, stats
 
 from bumphunt.errors import ConfigError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 
 __all__ = [
     "CountResult",
@@ -80,7 +80,7 @@ def asimov_significance(s: float, b: float, sigma_b: float = 0.0) -> float:
 
 
 @dataclasses.dataclass(frozen=True)
-class CountResult(Result):
+class CountResult(Record):
     """Outcome of a counting experiment in the signal region.
 
     Attributes

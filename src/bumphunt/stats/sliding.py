@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 from bumphunt.stats.fit import BackgroundFit, check_window_in_range
 from bumphunt.stats.selection import SelectionScan, selection_scan
 from bumphunt.stats.shapes import sample_masses
@@ -62,7 +62,7 @@ NullSampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclasses.dataclass(frozen=True)
-class WindowSearch(Result):
+class WindowSearch(Record):
     """Result of one window of the sliding search.
 
     Attributes
@@ -85,7 +85,7 @@ class WindowSearch(Result):
 
 
 @dataclasses.dataclass(frozen=True)
-class SlidingSearch(Result):
+class SlidingSearch(Record):
     """Result of a sliding-window search.
 
     Attributes
@@ -222,7 +222,7 @@ def background_fit_sampler(
 
 
 @dataclasses.dataclass(frozen=True)
-class GlobalSignificance(Result):
+class GlobalSignificance(Record):
     """Global significance of a search statistic from background-only pseudo-experiments.
 
     Attributes

@@ -9,13 +9,13 @@ import numpy as np
 import numpy.typing as npt
 
 from bumphunt.errors import ConfigError
-from bumphunt.stats._results import Result
+from bumphunt.stats._records import Record
 
 __all__ = ["Window", "sliding_windows", "window_edges"]
 
 
 @dataclasses.dataclass(frozen=True)
-class Window(Result):
+class Window(Record):
     """A signal region (SR) with a sideband (SB) on each side, in GeV.
 
     The SR is ``[sr_low, sr_high)``; the sidebands are ``[sb_low, sr_low)`` and ``[sr_high, sb_high)``.

@@ -1,4 +1,4 @@
-"""Plain result records that turn into JSON-ready dictionaries."""
+"""Plain records (results, shapes, windows) that turn into JSON-ready dictionaries."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Result", "jsonable"]
+__all__ = ["Record", "jsonable"]
 
 
 def jsonable(value: Any) -> Any:
     """Convert ``value`` into builtin types that :mod:`json` writes (arrays become lists).
 
-    Records with a ``to_dict`` method (results, shapes, windows) become dictionaries.
+    Objects with a ``to_dict`` method (records) become dictionaries.
 
     Raises
     ------
@@ -37,8 +37,8 @@ def jsonable(value: Any) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class Result:
-    """Base of the result records: frozen dataclasses with :meth:`to_dict`."""
+class Record:
+    """Base of the records: frozen dataclasses with :meth:`to_dict`."""
 
     def to_dict(self) -> dict[str, Any]:
         """All fields as builtin types, ready for :func:`json.dumps`."""

@@ -1,4 +1,4 @@
-"""Result records turn into JSON and never carry a silent NaN."""
+"""Records turn into JSON and never carry a silent NaN."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bumphunt.stats import Window, cut_and_count, dijet
-from bumphunt.stats._results import Result, jsonable
+from bumphunt.stats._records import Record, jsonable
 
 
 def test_nested_results_become_builtin_types():
@@ -24,7 +24,7 @@ def test_nested_results_become_builtin_types():
 
 def test_nan_is_refused():
     @dataclasses.dataclass(frozen=True)
-    class Broken(Result):
+    class Broken(Record):
         value: float
 
     with pytest.raises(ValueError, match="NaN"):
