@@ -202,3 +202,29 @@ def test_from_parquet_rejects_foreign_files(tmp_path):
         EventSet.from_parquet(tmp_path / "junk.parquet")
     with pytest.raises(MissingFileError, match="does not exist"):
         EventSet.from_parquet(tmp_path / "missing.parquet")
+
+
+def test_window_edges_masks_and_json():
+    window = Window.from_edges(3000.0, 3300.0, 3700.0, 4000.0)
+    assert window == Window.around((3300.0, 3700.0), 300.0)
+    assert (window.sb_low, window.sr_low, window.sr_high, window.sb_high, window.center) == (
+        3000.0, 3300.0, 3700.0, 4000.0, 3500.0,
+    )  # fmt: skip
+    m = np.array([2999.0, 3000.0, 3299.9, 3300.0, 3699.9, 3700.0, 3999.9, 4000.0])
+    np.testing.assert_array_equal(window.in_sr(m), [0, 0, 0, 1, 1, 0, 0, 0])
+    np.testing.assert_array_equal(window.in_sb(m), [0, 1, 1, 0, 0, 1, 1, 0])
+    assert window.contiguous
+    gapped = Window(sr=(3300.0, 3700.0), sb=((3000.0, 3200.0), (3700.0, 4000.0)))
+    assert not gapped.contiguous
+    assert not gapped.in_window(np.array([3250.0]))[0]
+    assert window.to_dict() == {"sr": [3300.0, 3700.0], "sb": [[3000.0, 3300.0], [3700.0, 4000.0]]}
+    with pytest.raises(ConfigError, match="sb_low < sr_low < sr_high < sb_high"):
+        Window.from_edges(3000.0, 3700.0, 3300.0, 4000.0)
+
+
+def test_statistics_reject_a_window_with_gaps():
+    from bumphunt.stats import window_edges
+
+    gapped = Window(sr=(3300.0, 3700.0), sb=((3000.0, 3200.0), (3700.0, 4000.0)))
+    with pytest.raises(ConfigError, match="sideband next to each side"):
+        window_edges(gapped, 50.0)

@@ -15,6 +15,7 @@ __all__ = [
     "DependencyError",
     "DownloadError",
     "EmptySelectionError",
+    "FitError",
     "MissingFileError",
     "NotFittedError",
     "OutOfRangeError",
@@ -43,7 +44,8 @@ class MissingFileError(BumphuntError, FileNotFoundError):
 
 
 class EmptySelectionError(BumphuntError, ValueError):
-    """A selection (a mass window, a split) keeps no events; the message names it and the data's range."""
+    """A selection (a mass window, a split, a cut on a score) keeps no events, or too few for the
+    requested estimate; the message names the selection and the data's range."""
 
 
 class DownloadError(BumphuntError, OSError):
@@ -67,3 +69,10 @@ class NotFittedError(BumphuntError, ValueError, AttributeError):
 
 class TrainingError(BumphuntError, RuntimeError):
     """Training a network diverged (the loss was never finite); the message names the model and setting."""
+
+
+class FitError(BumphuntError, RuntimeError):
+    """A fit cannot be made (too few events, too few bins) or did not converge.
+
+    The message names the shape, the mass range (GeV) and what went wrong.
+    """

@@ -118,6 +118,74 @@ class Window:
             raise ConfigError(f"sideband_width must be a positive number of GeV, got {sideband_width!r}")
         return cls(sr=(low, high), sb=((low - sideband_width, low), (high, high + sideband_width)))
 
+    @classmethod
+    def from_edges(cls, sb_low: float, sr_low: float, sr_high: float, sb_high: float) -> Window:
+        """The contiguous window ``[sb_low, sr_low) [sr_low, sr_high) [sr_high, sb_high)`` (GeV)."""
+        values = (sb_low, sr_low, sr_high, sb_high)
+        if not all(math.isfinite(float(v)) for v in values) or not (sb_low < sr_low < sr_high < sb_high):
+            raise ConfigError(
+                f"window edges must satisfy sb_low < sr_low < sr_high < sb_high (GeV), got {values}"
+            )
+        return cls(sr=(sr_low, sr_high), sb=((sb_low, sr_low), (sr_high, sb_high)))
+
+    @property
+    def sr_low(self) -> float:
+        """Lower edge of the signal region (GeV)."""
+        return self.sr[0]
+
+    @property
+    def sr_high(self) -> float:
+        """Upper edge of the signal region (GeV)."""
+        return self.sr[1]
+
+    @property
+    def sb_low(self) -> float:
+        """Lowest edge of the window, sidebands included (GeV)."""
+        return min(low for low, _ in (self.sr, *self.sb))
+
+    @property
+    def sb_high(self) -> float:
+        """Highest edge of the window, sidebands included (GeV)."""
+        return max(high for _, high in (self.sr, *self.sb))
+
+    @property
+    def center(self) -> float:
+        """Centre of the signal region (GeV)."""
+        return 0.5 * (self.sr[0] + self.sr[1])
+
+    @property
+    def contiguous(self) -> bool:
+        """Whether the sidebands and the signal region cover ``[sb_low, sb_high)`` without gaps."""
+        covered = sorted((self.sr, *self.sb))
+        return all(a[1] == b[0] for a, b in itertools.pairwise(covered))
+
+    @property
+    def label(self) -> str:
+        """Short description, e.g. ``'SR [3300, 3700) SB [3000, 3300) [3700, 4000) GeV'``."""
+        sidebands = " ".join(f"[{low:g}, {high:g})" for low, high in self.sb)
+        return f"SR [{self.sr[0]:g}, {self.sr[1]:g}) SB {sidebands or '-'} GeV"
+
+    def in_sr(self, mass: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask of masses (GeV) inside the signal region."""
+        m = np.asarray(mass, dtype=np.float64)
+        return (m >= self.sr[0]) & (m < self.sr[1])
+
+    def in_sb(self, mass: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask of masses (GeV) inside any sideband."""
+        m = np.asarray(mass, dtype=np.float64)
+        mask = np.zeros(m.shape, dtype=bool)
+        for low, high in self.sb:
+            mask |= (m >= low) & (m < high)
+        return mask
+
+    def in_window(self, mass: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask of masses (GeV) inside the signal region or a sideband."""
+        return self.in_sr(mass) | self.in_sb(mass)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The window as builtin types for JSON: ``{"sr": [low, high], "sb": [[low, high], ...]}``."""
+        return {"sr": list(self.sr), "sb": [list(interval) for interval in self.sb]}
+
 
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False

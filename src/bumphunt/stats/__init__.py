@@ -1,1 +1,99 @@
-"""Statistics of a bump hunt; :mod:`~bumphunt.stats.metrics` holds ROC, AUC and SIC."""
+"""Statistics of a bump hunt: background fits, significances, window scans and their calibration.
+
+Masses and widths are in GeV throughout.
+
+* :mod:`~bumphunt.stats.windows` -- signal region and sidebands, binning, sliding sets of windows
+* :mod:`~bumphunt.stats.shapes` -- dijet functions (3, 4, 5 parameters) and polynomials
+* :mod:`~bumphunt.stats.fit` -- binned likelihood fits to the sidebands, SR prediction with its error
+* :mod:`~bumphunt.stats.shape_choice` -- F-test / likelihood-ratio choice of the number of parameters
+* :mod:`~bumphunt.stats.significance` -- cut-and-count profile likelihood, Asimov significance
+* :mod:`~bumphunt.stats.signal_fit` -- signal-plus-background profile-likelihood fit
+* :mod:`~bumphunt.stats.selection` -- cuts on an anomaly score at fixed sideband efficiency
+* :mod:`~bumphunt.stats.reweighting` -- likelihood reweighting by the classifier's likelihood ratio
+* :mod:`~bumphunt.stats.scan` -- BumpHunter scan with a global p-value (pyBumpHunter conventions)
+* :mod:`~bumphunt.stats.sliding` -- sliding-window search with any detector, global significance
+* :mod:`~bumphunt.stats.calibration` -- uniformity of local p-values on background-only toys
+* :mod:`~bumphunt.stats.metrics` -- ROC, AUC, significance improvement (SIC), background rejection
+"""
+
+from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
+from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
+from bumphunt.stats.reweighting import (
+    ReweightedResult,
+    likelihood_ratio_from_probability,
+    reweighted_significance,
+    signal_weights,
+)
+from bumphunt.stats.scan import BumpHunterResult, bumphunter
+from bumphunt.stats.selection import (
+    DIMUONAD_EFFICIENCIES,
+    SelectionPoint,
+    SelectionScan,
+    efficiency_grid,
+    selection_scan,
+    sideband_thresholds,
+)
+from bumphunt.stats.shape_choice import ShapeChoice, choose_shape
+from bumphunt.stats.shapes import Shape, dijet, get_shape, polynomial, sample_masses
+from bumphunt.stats.signal_fit import SignalFit, fit_signal
+from bumphunt.stats.significance import CountResult, asimov_significance, cut_and_count, p_from_z, z_from_p
+from bumphunt.stats.sliding import (
+    Detector,
+    GlobalSignificance,
+    SlidingSearch,
+    WindowSearch,
+    background_fit_sampler,
+    bootstrap_sampler,
+    global_significance,
+    sliding_search_statistic,
+    sliding_window_search,
+)
+from bumphunt.stats.windows import Window, sliding_windows, window_edges
+
+__all__ = [
+    "DIMUONAD_EFFICIENCIES",
+    "BackgroundFit",
+    "BumpHunterResult",
+    "CountResult",
+    "Detector",
+    "GlobalSignificance",
+    "PValueCalibration",
+    "ReweightedResult",
+    "SelectionPoint",
+    "SelectionScan",
+    "Shape",
+    "ShapeChoice",
+    "SignalFit",
+    "SlidingSearch",
+    "Window",
+    "WindowSearch",
+    "asimov_significance",
+    "background_fit_sampler",
+    "bootstrap_sampler",
+    "bumphunter",
+    "choose_shape",
+    "cut_and_count",
+    "dijet",
+    "efficiency_grid",
+    "fit_background",
+    "fit_sidebands",
+    "fit_signal",
+    "get_shape",
+    "global_significance",
+    "likelihood_ratio_from_probability",
+    "null_p_values",
+    "p_from_z",
+    "polynomial",
+    "reweighted_significance",
+    "sample_masses",
+    "selection_scan",
+    "sideband_thresholds",
+    "signal_weights",
+    "sliding_search_statistic",
+    "sliding_window_search",
+    "sliding_windows",
+    "summarize_p_values",
+    "window_edges",
+    "window_histogram",
+    "z_from_p",
+]

@@ -1,0 +1,255 @@
+"""Smooth background shapes in the mass: the dijet functions and polynomials (GeV).
+
+Every shape is a density in events per GeV, linear in a basis either directly (polynomials) or in the
+exponent (dijet functions), which gives exact Jacobians for error propagation and linear least-squares
+start values for the fits.
+
+Dijet functions, with ``x = m / sqrt(s)`` (the CMS and ATLAS dijet-search forms):
+
+* 3 parameters: ``f = p0 (1 - x)**p1 / x**p2``
+* 4 parameters: ``f = p0 (1 - x)**p1 / x**(p2 + p3 ln x)``
+* 5 parameters: ``f = p0 (1 - x)**p1 / x**(p2 + p3 ln x + p4 ln**2 x)``
+
+Polynomials of degree ``d`` in the mass, written in ``u = 2 (m - lo) / (hi - lo) - 1`` (``u`` runs over
+[-1, 1] on the fit range ``[lo, hi]``) so that the coefficients are well conditioned:
+``f = c0 + c1 u + ... + cd u**d``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numpy as np
+import numpy.typing as npt
+
+from bumphunt.errors import ConfigError, FitError
+from bumphunt.stats._records import Record
+
+__all__ = [
+    "SQRT_S",
+    "Shape",
+    "dijet",
+    "get_shape",
+    "polynomial",
+    "sample_masses",
+]
+
+SQRT_S = 13000.0
+"""Default centre-of-mass energy of the dijet functions (GeV)."""
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(8)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape(Record):
+    """A background density in the mass (events per GeV), linear in a basis or in its exponent.
+
+    Build shapes with :func:`dijet`, :func:`polynomial` or :func:`get_shape`.
+
+    Attributes
+    ----------
+    name
+        ``"dijet3"``, ``"dijet4"``, ``"dijet5"`` or ``"poly<degree>"``.
+    param_names
+        Names of the parameters in order.
+    sqrt_s
+        Centre-of-mass energy in GeV (dijet functions; ``x = m / sqrt_s``), else None.
+    domain
+        ``(lo, hi)`` in GeV that maps to ``u`` in [-1, 1] (polynomials), else None.
+    """
+
+    name: str
+    param_names: tuple[str, ...]
+    sqrt_s: float | None = None
+    domain: tuple[float, float] | None = None
+
+    @property
+    def n_params(self) -> int:
+        """Number of free parameters."""
+        return len(self.param_names)
+
+    @property
+    def log_linear(self) -> bool:
+        """True if the basis sits in the exponent (``f = p0 exp(B @ p[1:])``), False if ``f = B @ p``."""
+        return self.sqrt_s is not None
+
+    def basis(self, mass: npt.ArrayLike) -> np.ndarray:
+        """Basis functions at ``mass`` (GeV), shape ``(n, n_params)``; column 0 is the constant."""
+        m = np.asarray(mass, dtype=np.float64)
+        if self.sqrt_s is not None:
+            x = m / self.sqrt_s
+            lx = np.log(x)
+            cols = [np.ones_like(x), np.log1p(-x)] + [-(lx ** (k + 1)) for k in range(self.n_params - 2)]
+        else:
+            lo, hi = self.domain
+            u = 2.0 * (m - lo) / (hi - lo) - 1.0
+            cols = [u**k for k in range(self.n_params)]
+        return np.stack(cols, axis=-1)
+
+    def density(self, mass: npt.ArrayLike, params: npt.ArrayLike) -> np.ndarray:
+        """Density at ``mass`` (events per GeV)."""
+        p = np.asarray(params, dtype=np.float64)
+        b = self.basis(mass)
+        if self.log_linear:
+            return p[0] * np.exp(b[..., 1:] @ p[1:])
+        return b @ p
+
+    def jacobian(self, mass: npt.ArrayLike, params: npt.ArrayLike) -> np.ndarray:
+        """Derivatives of the density with respect to the parameters, shape ``(n, n_params)``."""
+        p = np.asarray(params, dtype=np.float64)
+        b = self.basis(mass)
+        if not self.log_linear:
+            return b
+        f = np.exp(b[..., 1:] @ p[1:])
+        return np.concatenate([f[..., None], (p[0] * f)[..., None] * b[..., 1:]], axis=-1)
+
+    def to_internal(self, params: npt.ArrayLike) -> np.ndarray:
+        """Parameters in which the fits run: ``(ln p0, p1, ...)`` for dijet functions, unchanged otherwise.
+
+        The dijet functions are exactly log-linear in these, which keeps the fit well conditioned.
+        """
+        theta = np.array(params, dtype=np.float64)
+        if self.log_linear:
+            if theta[0] <= 0:
+                raise FitError(f"{self.name} normalisation p0 must be positive, got {theta[0]!r}")
+            theta[0] = math.log(theta[0])
+        return theta
+
+    def from_internal(self, theta: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """Parameters from :meth:`to_internal` coordinates, with the diagonal of ``d params / d theta``."""
+        params = np.array(theta, dtype=np.float64)
+        scale = np.ones_like(params)
+        if self.log_linear:  # clipped so that trial points of a fit stay finite
+            params[0] = math.exp(min(max(params[0], -745.0), 709.0))
+            scale[0] = params[0]
+        return params, scale
+
+    def bin_integrals(self, edges: npt.ArrayLike, params: npt.ArrayLike) -> np.ndarray:
+        """Expected events in each bin: the density integrated over ``edges`` (GeV)."""
+        nodes, half = _bin_nodes(edges)
+        return half * (self.density(nodes, params) @ _GL_WEIGHTS)
+
+    def bin_jacobian(self, edges: npt.ArrayLike, params: npt.ArrayLike) -> np.ndarray:
+        """Derivatives of :meth:`bin_integrals` with respect to the parameters, ``(n_bins, n_params)``."""
+        nodes, half = _bin_nodes(edges)
+        return half[:, None] * np.einsum("bjk,j->bk", self.jacobian(nodes, params), _GL_WEIGHTS)
+
+    def start_values(
+        self, edges: npt.ArrayLike, counts: npt.ArrayLike, use: npt.ArrayLike | None = None
+    ) -> np.ndarray:
+        """Start values from a weighted linear least-squares fit to the binned density.
+
+        Dijet functions are fitted in the logarithm of the density (bins with counts only), polynomials in
+        the density itself. ``use`` selects the bins to fit (default all).
+        """
+        e = np.asarray(edges, dtype=np.float64)
+        n = np.asarray(counts, dtype=np.float64)
+        sel = np.ones(n.shape, dtype=bool) if use is None else np.asarray(use, dtype=bool)
+        if self.log_linear:
+            sel = sel & (n > 0)
+        width = np.diff(e)[sel]
+        b = self.basis(0.5 * (e[1:] + e[:-1])[sel])
+        n = n[sel]
+        if self.log_linear:
+            y = np.log(n / width)
+            w = np.sqrt(n)
+        else:
+            y = n / width
+            w = width / np.sqrt(np.maximum(n, 1.0))
+        coef, *_ = np.linalg.lstsq(b * w[:, None], y * w, rcond=None)
+        return self.from_internal(coef)[0]
+
+
+def _bin_nodes(edges: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes ``(n_bins, 8)`` and half widths ``(n_bins,)`` of each bin."""
+    e = np.asarray(edges, dtype=np.float64)
+    half = 0.5 * np.diff(e)
+    mid = 0.5 * (e[1:] + e[:-1])
+    return mid[:, None] + half[:, None] * _GL_NODES[None, :], half
+
+
+def dijet(n_params: int, *, sqrt_s: float = SQRT_S) -> Shape:
+    """The dijet function with 3, 4 or 5 parameters in ``x = m / sqrt_s`` (``sqrt_s`` in GeV).
+
+    Raises
+    ------
+    ConfigError
+        If ``n_params`` is not 3, 4 or 5, or ``sqrt_s`` is not positive.
+    """
+    if n_params not in (3, 4, 5):
+        raise ConfigError(f"the dijet function has 3, 4 or 5 parameters, got n_params={n_params!r}")
+    if not (math.isfinite(sqrt_s) and sqrt_s > 0):
+        raise ConfigError(f"sqrt_s must be a positive number of GeV, got {sqrt_s!r}")
+    return Shape(f"dijet{n_params}", tuple(f"p{i}" for i in range(n_params)), sqrt_s=float(sqrt_s))
+
+
+def polynomial(degree: int, domain: tuple[float, float]) -> Shape:
+    """A polynomial of ``degree`` in the mass, written in ``u`` in [-1, 1] over ``domain`` (GeV).
+
+    Raises
+    ------
+    ConfigError
+        If ``degree`` is negative or the domain is empty.
+    """
+    if not (isinstance(degree, (int, np.integer)) and degree >= 0):
+        raise ConfigError(f"polynomial degree must be a non-negative integer, got {degree!r}")
+    lo, hi = (float(v) for v in domain)
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ConfigError(f"polynomial domain must be (lo, hi) with lo < hi in GeV, got {domain!r}")
+    return Shape(f"poly{degree}", tuple(f"c{i}" for i in range(degree + 1)), domain=(lo, hi))
+
+
+def get_shape(spec: str | Shape, domain: tuple[float, float], *, sqrt_s: float = SQRT_S) -> Shape:
+    """Resolve a shape name (``"dijet3"``, ``"dijet4"``, ``"dijet5"``, ``"poly<d>"``) or pass a Shape through.
+
+    Parameters
+    ----------
+    spec
+        Shape name or an existing :class:`Shape` (returned unchanged).
+    domain
+        Fit range ``(lo, hi)`` in GeV; polynomials are written in ``u`` in [-1, 1] over it.
+    sqrt_s
+        Centre-of-mass energy of the dijet functions (GeV).
+
+    Raises
+    ------
+    ConfigError
+        If the name is none of the above.
+    """
+    if isinstance(spec, Shape):
+        return spec
+    match = re.fullmatch(r"(dijet|poly)(\d+)", str(spec).strip().lower())
+    if match is None:
+        raise ConfigError(f"shape must be 'dijet3', 'dijet4', 'dijet5' or 'poly<degree>', got {spec!r}")
+    family, number = match.group(1), int(match.group(2))
+    return dijet(number, sqrt_s=sqrt_s) if family == "dijet" else polynomial(number, domain)
+
+
+def sample_masses(
+    shape: Shape,
+    params: npt.ArrayLike,
+    low: float,
+    high: float,
+    rng: np.random.Generator,
+    *,
+    grid_bins: int = 4000,
+) -> np.ndarray:
+    """Draw an unbinned mass sample (GeV) from ``shape`` on ``[low, high)``: a Poisson number of events.
+
+    The number of events is Poisson with mean equal to the integral of the density; masses follow the
+    density, drawn by inverting its cumulative on a grid of ``grid_bins`` bins (linear within a grid bin).
+
+    Raises
+    ------
+    FitError
+        If the density is negative somewhere in the range (polynomials can be).
+    """
+    grid = np.linspace(low, high, grid_bins + 1)
+    per_bin = shape.bin_integrals(grid, params)
+    if np.any(per_bin < 0) or not np.all(np.isfinite(per_bin)):
+        raise FitError(f"{shape.name} density is negative or not finite in [{low:g}, {high:g}] GeV")
+    cumulative = np.concatenate([[0.0], np.cumsum(per_bin)])
+    n = rng.poisson(cumulative[-1])
+    return np.interp(rng.uniform(0.0, cumulative[-1], size=n), cumulative, grid)
