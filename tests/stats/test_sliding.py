@@ -1,4 +1,4 @@
-"""Sliding-window search with a real classifier (CWoLa: SR vs SB with gradient-boosted trees)."""
+"""Sliding-window search with a real detector (bumphunt.methods.CWoLa: SR vs SB, boosted trees)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from bumphunt.errors import ConfigError, DataFormatError
+from bumphunt.methods import CWoLa, HGBEnsemble
 from bumphunt.stats import (
     Detector,
     Window,
@@ -30,23 +28,9 @@ WINDOWS = sliding_windows(*MASS_RANGE, sr_width=400.0, sb_width=400.0, step=400.
 SELECTION = {"shape": "dijet3", "efficiencies": (1.0, 0.1, 0.05, 0.02), "min_sideband_events": 5.0}
 
 
-class CwolaHGB:
-    """CWoLa hunting: classify SR against SB events; out-of-fold probabilities are the scores."""
-
-    def __init__(self, n_folds: int = 3, seed: int = 0) -> None:
-        self.n_folds = n_folds
-        self.seed = seed
-
-    def fit_score(self, mass: np.ndarray, features: np.ndarray, window: Window) -> np.ndarray:
-        in_sr = window.in_sr(mass).astype(int)
-        scores = np.empty(mass.size)
-        folds = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed)
-        with threadpool_limits(1):  # OpenMP threads only contend on a small shared machine
-            for train, test in folds.split(features, in_sr):
-                clf = HistGradientBoostingClassifier(max_iter=40, max_leaf_nodes=15, random_state=self.seed)
-                clf.fit(features[train], in_sr[train])
-                scores[test] = clf.predict_proba(features[test])[:, 1]
-        return scores
+def cwola() -> CWoLa:
+    """CWoLa hunting (SR vs SB) with a small tree ensemble: bumphunt's detector in the search."""
+    return CWoLa(HGBEnsemble(n_members=1, max_iter=40, max_leaf_nodes=15), n_folds=3, seed=0)
 
 
 class FirstFeature:
@@ -76,8 +60,8 @@ def injected():
 
 def test_cwola_finds_the_injected_signal(injected):
     mass, features = injected
-    assert isinstance(CwolaHGB(), Detector)
-    result = sliding_window_search(mass, features, CwolaHGB(), WINDOWS, bin_width=50.0, **SELECTION)
+    assert isinstance(cwola(), Detector)
+    result = sliding_window_search(mass, features, cwola(), WINDOWS, bin_width=50.0, **SELECTION)
     assert all(w.status == "ok" for w in result.windows)
     best = result.windows[result.best]
     assert best.window.sr_low <= 3800.0 < best.window.sr_high

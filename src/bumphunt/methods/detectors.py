@@ -160,7 +160,65 @@ class _Detector(BaseEstimator):
         return self.kfold_.predict_proba(events.with_features(self.feature_names_).features)[:, 1]
 
 
-class CWoLa(_Detector):
+class _DataDrivenDetector(_Detector):
+    """A detector that needs nothing but the data: it can serve the sliding-window search."""
+
+    def _sideband_scores(self, sidebands: EventSet) -> np.ndarray:
+        """Scores of the window's sideband events from models that did not train on them."""
+        return self.score(sidebands)
+
+    def window_scores(self, events: EventSet, window: Window) -> np.ndarray:
+        """Score of every event of ``events`` inside ``window`` (SR or a sideband), in their order.
+
+        Call after :meth:`fit` on the same ``events`` and ``window``: SR events get their out-of-fold
+        ``scores_`` and sideband events scores of classifiers that never saw them, so a cut at fixed
+        sideband efficiency is unbiased.
+        """
+        if not hasattr(self, "scores_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(events, window) first")
+        in_sr, in_sb = window.in_sr(events.mass), window.in_sb(events.mass)
+        inside = in_sr | in_sb
+        if int(in_sr.sum()) != len(self.scores_):
+            raise ConfigError(
+                f"{type(self).__name__} was fitted on {len(self.scores_)} SR events, these events have "
+                f"{int(in_sr.sum())} in {window.label}; pass the events and window given to fit"
+            )
+        scores = np.empty(int(inside.sum()))
+        sr_rows = in_sr[inside]
+        scores[sr_rows] = self.scores_
+        if np.any(in_sb):
+            scores[~sr_rows] = self._sideband_scores(events.take(in_sb))
+        return scores
+
+    def fit_score(self, mass: np.ndarray, features: np.ndarray, window: Window) -> np.ndarray:
+        """Fit on the events of one window and score them all: the sliding-window search's protocol.
+
+        Parameters
+        ----------
+        mass
+            Resonant mass of each event (GeV), all inside ``window``.
+        features
+            ``(n, d)`` feature matrix; every column is used.
+        window
+            Signal region and sidebands.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``n`` scores (see :meth:`window_scores`).
+        """
+        if self.features is not None:
+            raise ConfigError(
+                f"{type(self).__name__}.fit_score takes a feature matrix and uses all of its columns; "
+                "leave 'features' unset"
+            )
+        features = np.asarray(features, dtype=np.float64)
+        names = tuple(f"feature_{i}" for i in range(features.shape[1] if features.ndim == 2 else 0))
+        events = EventSet(mass, features, names, provenance={"source": "sliding-window search"})
+        return self.fit(events, window).window_scores(events, window)
+
+
+class CWoLa(_DataDrivenDetector):
     """CWoLa hunting: a classifier between signal-region and sideband data.
 
     Parameters
@@ -189,6 +247,10 @@ class CWoLa(_Detector):
         sb = events.sidebands(window)
         self._cross_fit(sr, np.ones(len(sr), dtype=np.int64), sb.with_features(names).features, sb.weight)
         return self
+
+    def _sideband_scores(self, sidebands: EventSet) -> np.ndarray:
+        """The sideband events trained as class 0: their out-of-fold scores."""
+        return self.reference_scores_
 
 
 class IdealizedAD(_Detector):
@@ -252,7 +314,7 @@ class Supervised(_Detector):
         return self
 
 
-class Cathode(_Detector):
+class Cathode(_DataDrivenDetector):
     """CATHODE: SR data against samples of a conditional flow trained on the sidebands.
 
     The flow learns ``p(x | m)`` on the SB data, the SR masses are drawn from a density fitted to the
