@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"Error: {err}", err=True)
         return 2
     except KeyboardInterrupt:
-        console.print("Interrupted; finished chunks are kept, run the same command again to resume.")
+        console.print("Interrupted; finished work is kept: run the same command again to resume.")
         return 130
     return 0
 
