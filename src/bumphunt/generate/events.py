@@ -8,6 +8,7 @@ small next to Pythia's own time.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -112,8 +113,9 @@ def _pythia_module() -> ModuleType:
     return pythia8mc
 
 
+@functools.cache
 def pythia_version() -> str:
-    """Version of the installed Pythia 8, e.g. ``"8.317"``."""
+    """Version of the installed Pythia 8, e.g. ``"8.317"`` (asked once per process)."""
     pythia = _pythia_module().Pythia("", False)
     return f"{pythia.settings.parm('Pythia:versionNumber'):.3f}"
 
