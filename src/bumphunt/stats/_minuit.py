@@ -95,6 +95,8 @@ def minimize(
     fitted = np.ones(len(cost.prediction(p_start)), dtype=bool) if cost.mask is None else cost.mask
     mu = np.maximum(cost.prediction(p_start)[fitted], _TINY)
     weighted_jac = jacobian(p_start)[fitted][:, is_free] / np.sqrt(mu)[:, None]
+    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(weighted_jac))):
+        raise FitError(f"{what}: the expectation is not finite at the start values")
     _, sv, vt = np.linalg.svd(weighted_jac, full_matrices=False)
     if not np.all(np.isfinite(sv)) or sv[0] <= 0:
         raise FitError(f"{what}: the likelihood does not depend on the parameters at the start values")

@@ -159,7 +159,18 @@ class Shape(Record):
             y = n / width
             w = width / np.sqrt(np.maximum(n, 1.0))
         coef, *_ = np.linalg.lstsq(b * w[:, None], y * w, rcond=None)
+        if self.log_linear and not self._finite_on(e, coef):
+            # too few filled bins for all parameters (a tight selection): start from the two-parameter
+            # member of the family, whose log-linear fit cannot run away, with the others at zero
+            coef = np.zeros(b.shape[1])
+            coef[:2], *_ = np.linalg.lstsq(b[:, :2] * w[:, None], y * w, rcond=None)
         return self.from_internal(coef)[0]
+
+    def _finite_on(self, edges: np.ndarray, internal: np.ndarray) -> bool:
+        """Whether the bin integrals over ``edges`` are finite for internal parameters ``internal``."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = self.bin_integrals(edges, self.from_internal(internal)[0])
+        return bool(np.all(np.isfinite(values)))
 
 
 def _bin_nodes(edges: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,462 @@
+"""The search as a YAML file: pydantic models, loading with one-line errors, JSON schema, an example.
+
+A configuration describes one search (``bumphunt run``) and, optionally, the pseudo-experiments around
+it (``bumphunt ensemble``)::
+
+    data       where the events are, which features, which mass range, an optional signal injection
+    windows    one signal region with its sidebands, or a sliding scan of them (GeV)
+    method     the anomaly detector (CATHODE, CWoLa, IAD, supervised) and its classifier and flow
+    statistics selection efficiencies, background shape, significance method, look-elsewhere toys
+    output     the results directory
+    ensemble   bootstraps and signal injections on an executor (local processes, Dask, SLURM)
+
+Unknown keys are errors (a misspelt key must not be ignored silently). :func:`load_config` reads a file
+and turns any validation error into a :class:`~bumphunt.errors.ConfigError` whose one-line message
+names the file, the key and the allowed values.
+
+Example
+-------
+>>> cfg = SearchConfig.model_validate({"data": {"path": "events.h5"}, "windows": {"sr": [3300, 3700]}})
+>>> cfg.method.name, cfg.windows.sideband_width
+('cathode', 200.0)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bumphunt.errors import ConfigError, MissingFileError
+
+__all__ = [
+    "CATHODE_FEATURES",
+    "SCHEMA_VERSION",
+    "ClassifierConfig",
+    "DataConfig",
+    "EnsembleConfig",
+    "ExecutorConfig",
+    "FlowConfig",
+    "InjectionConfig",
+    "MethodConfig",
+    "OutputConfig",
+    "ScanConfig",
+    "SearchConfig",
+    "SlurmConfig",
+    "StatisticsConfig",
+    "WindowsConfig",
+    "example_yaml",
+    "json_schema",
+    "load_config",
+    "parse_config",
+]
+
+SCHEMA_VERSION = 1
+"""Version of the configuration layout; a file may state it as ``schema_version``."""
+
+CATHODE_FEATURES = ("mj_min", "delta_mj", "tau21_jmin", "tau21_jmax")
+"""The four dijet features of the CATHODE and LHC Olympics studies (GeV for masses)."""
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Interval = tuple[Annotated[float, Field(allow_inf_nan=False)], Annotated[float, Field(allow_inf_nan=False)]]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_interval(value: Interval | None, what: str) -> Interval | None:
+    if value is not None and not value[0] < value[1]:
+        raise ValueError(f"{what} must be [low, high] with low < high, got {list(value)}")
+    return value
+
+
+class InjectionConfig(_Model):
+    """Signal injected into background-only data, at a stated S/B in a reference signal region."""
+
+    signal: Path = Field(description="File of signal events (same format and features as the data).")
+    s_over_b: float = Field(ge=0, le=1, description="Signal over background in the reference SR.")
+    sr: Interval | None = Field(
+        default=None,
+        description="Reference SR of the S/B (GeV); default: the SR of `windows.sr`, required for a scan.",
+    )
+    seed: int = Field(default=0, ge=0, description="Seed of the choice of signal events.")
+
+    _sr = field_validator("sr")(lambda v: _check_interval(v, "data.injection.sr"))
+
+
+class DataConfig(_Model):
+    """Where the events are and what to use of them."""
+
+    path: Path = Field(
+        description="Events: an LHC Olympics-format HDF5 file (as `bumphunt generate` writes), a Parquet "
+        "file written by bumphunt (`EventSet.to_parquet`), or a plain table with the columns named below."
+    )
+    format: Literal["auto", "lhco", "eventset", "table"] = Field(
+        default="auto",
+        description="`lhco`: jet columns, features built as in CATHODE; `eventset`: bumphunt Parquet; "
+        "`table`: Parquet/CSV/pandas-HDF5 with `mass_column` and the features as columns; `auto` "
+        "tells from the file.",
+    )
+    key: str | None = Field(default=None, description="HDF5 key of the table (default: the only one).")
+    mass_column: str = Field(default="mjj", description="Mass column (GeV) of a `table`.")
+    label_column: str | None = Field(default=None, description="Truth label column of a `table`.")
+    features: tuple[str, ...] = Field(
+        default=CATHODE_FEATURES, min_length=1, description="Feature columns given to the detector."
+    )
+    mass_range: Interval | None = Field(
+        default=None, description="Keep events with mass in [low, high) (GeV); default: all."
+    )
+    background: Path | None = Field(
+        default=None,
+        description="Separate background-only sample (simulation), needed by method `iad`.",
+    )
+    injection: InjectionConfig | None = Field(default=None, description="Signal to inject into the data.")
+
+    _range = field_validator("mass_range")(lambda v: _check_interval(v, "data.mass_range"))
+
+
+class ScanConfig(_Model):
+    """Sliding windows: the SR slides in steps over ``[start, stop]``, sidebands included (GeV)."""
+
+    start: float = Field(description="Low edge of the first window's low sideband (GeV).")
+    stop: float = Field(description="Highest allowed high edge of the last window's high sideband (GeV).")
+    sr_width: PositiveFloat = Field(description="Width of each SR (GeV).")
+    step: PositiveFloat = Field(description="Step between SRs (GeV).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScanConfig:
+        if not self.start < self.stop:
+            raise ValueError(f"start ({self.start}) must be below stop ({self.stop})")
+        return self
+
+
+class WindowsConfig(_Model):
+    """One signal region with its sidebands, or a scan of them."""
+
+    sr: Interval | None = Field(default=None, description="Signal region [low, high] (GeV).")
+    sidebands: tuple[Interval, Interval] | None = Field(
+        default=None,
+        description="Explicit low and high sideband (GeV), instead of `sideband_width` (single SR only).",
+    )
+    sideband_width: PositiveFloat = Field(default=200.0, description="Width of each sideband (GeV).")
+    scan: ScanConfig | None = Field(default=None, description="A sliding scan instead of one SR.")
+
+    _sr = field_validator("sr")(lambda v: _check_interval(v, "windows.sr"))
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> WindowsConfig:
+        if (self.sr is None) == (self.scan is None):
+            raise ValueError("give exactly one of 'sr' (one window) and 'scan' (sliding windows)")
+        if self.sidebands is not None:
+            if self.sr is None:
+                raise ValueError("'sidebands' needs 'sr'; a scan uses 'sideband_width'")
+            (lo_a, lo_b), (hi_a, hi_b) = self.sidebands
+            sr_low, sr_high = self.sr
+            if not (lo_a < lo_b <= sr_low and sr_high <= hi_a < hi_b):
+                raise ValueError(
+                    f"sidebands {[list(s) for s in self.sidebands]} must lie below and above the signal "
+                    f"region {list(self.sr)} without overlapping it"
+                )
+        return self
+
+
+class ClassifierConfig(_Model):
+    """The classifier every detector trains (same for all methods, so they compare)."""
+
+    kind: Literal["hgb", "mlp"] = Field(
+        default="hgb", description="`hgb`: ensemble of HistGradientBoostingClassifiers; `mlp`: torch MLPs."
+    )
+    n_members: int = Field(default=10, ge=1, description="Ensemble members averaged per fold.")
+    max_iter: int = Field(default=200, ge=1, description="Boosting iterations (hgb) or epochs (mlp).")
+    learning_rate: PositiveFloat = Field(default=0.1, description="Learning rate (mlp default 1e-3).")
+
+
+class FlowConfig(_Model):
+    """Conditional normalizing flow of CATHODE (zuko)."""
+
+    kind: Literal["nsf", "maf"] = Field(default="nsf", description="Neural spline or masked affine flow.")
+    transforms: int = Field(default=4, ge=1, description="Number of autoregressive transforms.")
+    hidden_features: tuple[int, ...] = Field(default=(64, 64), min_length=1, description="Hidden widths.")
+    bins: int = Field(default=8, ge=2, description="Spline bins (nsf).")
+    max_epochs: int = Field(default=100, ge=1, description="Most training epochs (early stopping).")
+    patience: int = Field(default=10, ge=1, description="Epochs without improvement before stopping.")
+    batch_size: int = Field(default=256, ge=1, description="Training batch size.")
+    learning_rate: PositiveFloat = Field(default=1e-3, description="Adam learning rate.")
+    device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
+
+
+class MethodConfig(_Model):
+    """The anomaly detector."""
+
+    name: Literal["cathode", "cwola", "iad", "supervised"] = Field(
+        default="cathode",
+        description="`cathode`: SR data vs flow samples; `cwola`: SR vs SB data; `iad`: SR data vs a "
+        "background-only sample (`data.background`); `supervised`: truth labels.",
+    )
+    n_folds: int = Field(default=5, ge=2, description="Folds: every SR event is scored out of fold.")
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    flow: FlowConfig = Field(default_factory=FlowConfig)
+    oversampling: PositiveFloat = Field(default=4.0, description="CATHODE flow samples per SR event.")
+    seed: int = Field(default=0, ge=0, description="Seed of folds, classifiers, flow and samples.")
+
+
+class StatisticsConfig(_Model):
+    """Selection on the score, background fit and significance in each window."""
+
+    efficiencies: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(1.0, 0.25, 0.1, 0.05, 0.02, 0.01),
+        min_length=1,
+        description="Sideband efficiencies of the cuts on the anomaly score.",
+    )
+    shape: str = Field(default="dijet4", description="Background shape: dijet3/4/5 or polyN.")
+    method: Literal["cut_and_count", "signal_fit"] = Field(
+        default="cut_and_count", description="SB fit and SR count, or signal-plus-background fit."
+    )
+    bin_width: PositiveFloat = Field(default=50.0, description="Largest bin width of the fits (GeV).")
+    min_sideband_events: float = Field(default=10.0, ge=0, description="Fewest selected events per SB.")
+    global_toys: int = Field(
+        default=200, ge=0, description="Background-only toys of the look-elsewhere correction (0: none)."
+    )
+    seed: int = Field(default=0, ge=0, description="Seed of the toys.")
+
+    @field_validator("shape")
+    @classmethod
+    def _known_shape(cls, value: str) -> str:
+        from bumphunt.stats.shapes import get_shape
+
+        try:
+            get_shape(value, (1000.0, 2000.0))
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+
+class OutputConfig(_Model):
+    """Where results go."""
+
+    directory: Path = Field(default=Path("bumphunt-results"), description="Results directory.")
+    overwrite: bool = Field(default=False, description="Replace an existing results directory.")
+
+
+class SlurmConfig(_Model):
+    """SLURM jobs of Dask workers (dask-jobqueue)."""
+
+    queue: str | None = Field(default=None, description="Partition.")
+    account: str | None = Field(default=None, description="Account to charge.")
+    cores: int = Field(default=1, ge=1, description="Cores per job.")
+    memory: str = Field(default="4GB", description="Memory per job, e.g. '4GB'.")
+    walltime: str = Field(default="01:00:00", description="Wall time per job (HH:MM:SS).")
+    n_jobs: int = Field(default=1, ge=1, description="Jobs to start.")
+    job_extra_directives: tuple[str, ...] = Field(default=(), description="Extra #SBATCH lines.")
+
+
+class ExecutorConfig(_Model):
+    """Where pseudo-experiments run."""
+
+    kind: Literal["local", "dask", "slurm"] = Field(
+        default="local", description="Local processes, Dask distributed, or SLURM via dask-jobqueue."
+    )
+    n_workers: int = Field(default=2, ge=1, description="Worker processes (local, Dask LocalCluster).")
+    address: str | None = Field(default=None, description="Address of a running Dask scheduler.")
+    retries: int = Field(default=2, ge=0, description="Retries of a task whose worker died.")
+    slurm: SlurmConfig = Field(default_factory=SlurmConfig)
+
+
+class EnsembleConfig(_Model):
+    """Pseudo-experiments: background-only bootstraps and signal-injection scans."""
+
+    n_background: int = Field(default=20, ge=0, description="Background-only bootstrap experiments.")
+    s_over_b: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
+        default=(0.01, 0.02, 0.05), description="Injected S/B in the reference SR of each injection point."
+    )
+    n_per_point: int = Field(default=10, ge=0, description="Experiments per injected S/B.")
+    seed: int = Field(default=0, ge=0, description="Seed from which every experiment's seed is spawned.")
+    directory: Path | None = Field(
+        default=None, description="Where task results go (default: `<output.directory>-ensemble`)."
+    )
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+
+class SearchConfig(_Model):
+    """One search, and optionally its pseudo-experiments."""
+
+    schema_version: Literal[1] = Field(default=SCHEMA_VERSION, description="Configuration layout version.")
+    name: str = Field(default="search", min_length=1, description="Name shown in the report.")
+    data: DataConfig
+    windows: WindowsConfig
+    method: MethodConfig = Field(default_factory=MethodConfig)
+    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    ensemble: EnsembleConfig = Field(default_factory=EnsembleConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        if self.method.name == "iad" and self.data.background is None:
+            raise ValueError("method 'iad' needs a background-only sample: set data.background")
+        injection = self.data.injection
+        if injection is not None and injection.sr is None and self.windows.sr is None:
+            raise ValueError("data.injection.sr is required with a window scan (the S/B reference SR)")
+        return self
+
+    def resolve_paths(self, base: str | os.PathLike[str]) -> SearchConfig:
+        """The configuration with relative file paths taken relative to ``base`` (the YAML's folder)."""
+        base = Path(base)
+
+        def fix(path: Path | None) -> Path | None:
+            return None if path is None or path.is_absolute() else base / path
+
+        data_update: dict[str, Any] = {"path": fix(self.data.path)}
+        if self.data.background is not None:
+            data_update["background"] = fix(self.data.background)
+        if self.data.injection is not None:
+            data_update["injection"] = self.data.injection.model_copy(
+                update={"signal": fix(self.data.injection.signal)}
+            )
+        output = self.output.model_copy(update={"directory": fix(self.output.directory)})
+        ensemble = self.ensemble
+        if ensemble.directory is not None:
+            ensemble = ensemble.model_copy(update={"directory": fix(ensemble.directory)})
+        return self.model_copy(
+            update={"data": self.data.model_copy(update=data_update), "output": output, "ensemble": ensemble}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as builtin types (paths as strings), ready for JSON or YAML."""
+        return self.model_dump(mode="json")
+
+
+def _error_line(err: ValidationError, source: str) -> str:
+    """The first validation error in one line: where, what, and the offending value."""
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    value = first.get("input")
+    shown = (
+        "" if first["type"] in ("missing", "model_type") or isinstance(value, dict) else f" (got {value!r})"
+    )
+    return f"{source}: {where}: {message}{shown}{more}"
+
+
+def parse_config(values: Any, source: str = "config") -> SearchConfig:
+    """Validate a mapping (e.g. parsed YAML) into a :class:`SearchConfig`.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming ``source``, the key and what is allowed.
+    """
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{source}: expected a mapping of settings at the top level, got {type(values).__name__}"
+        )
+    try:
+        return SearchConfig.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_error_line(err, source)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> SearchConfig:
+    """Read and validate a YAML configuration; relative paths in it are relative to its folder.
+
+    Raises
+    ------
+    MissingFileError
+        If ``path`` does not exist.
+    ConfigError
+        If the YAML is malformed or a setting is invalid (one line naming the key).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"configuration file {str(path)!r} does not exist")
+    try:
+        values = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{path}:{where} is not valid YAML: {problem}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (YAML) file") from None
+    return parse_config(values, str(path)).resolve_paths(path.parent)
+
+
+def json_schema() -> str:
+    """The JSON schema of the configuration, as indented JSON text."""
+    schema = SearchConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "bumphunt search configuration"
+    return json.dumps(schema, indent=2)
+
+
+_EXAMPLE = """\
+# bumphunt search configuration (schema_version 1). Masses in GeV.
+# Run it with:  bumphunt run search.yaml      Pseudo-experiments:  bumphunt ensemble search.yaml
+schema_version: 1
+name: wprime-search
+
+data:
+  # LHC Olympics-format HDF5 (as written by `bumphunt generate dijet`), a bumphunt Parquet file,
+  # or a plain table (format: table, with mass_column/label_column). Relative paths are taken
+  # relative to this file.
+  path: events.h5
+  features: [mj_min, delta_mj, tau21_jmin, tau21_jmax]
+  mass_range: [2800, 5000]
+  # background: background_only.h5   # needed by method: iad (simulation only)
+  # injection:                       # inject signal events into background-only data
+  #   signal: signal.h5
+  #   s_over_b: 0.02                 # in the reference SR below
+  #   sr: [3300, 3700]
+  #   seed: 1
+
+windows:
+  # Either one signal region ...
+  # sr: [3300, 3700]
+  # sideband_width: 200
+  # ... or a sliding scan: SRs of sr_width in steps, sidebands inside [start, stop].
+  sideband_width: 200
+  scan: {start: 2900, stop: 4500, sr_width: 400, step: 200}
+
+method:
+  name: cathode          # cathode | cwola | iad | supervised
+  n_folds: 5
+  classifier: {kind: hgb, n_members: 10}
+  flow: {kind: nsf, max_epochs: 100, patience: 10}
+  oversampling: 4
+  seed: 0
+
+statistics:
+  efficiencies: [1.0, 0.25, 0.1, 0.05, 0.02, 0.01]   # sideband efficiencies of the score cuts
+  shape: dijet4          # dijet3 | dijet4 | dijet5 | polyN
+  method: cut_and_count  # or signal_fit
+  bin_width: 50
+  global_toys: 200       # background-only toys for the look-elsewhere correction
+  seed: 0
+
+output:
+  directory: results/wprime-search
+  overwrite: false
+
+ensemble:
+  n_background: 20       # background-only bootstraps
+  s_over_b: [0.01, 0.02, 0.05]
+  n_per_point: 10
+  seed: 0
+  executor:
+    kind: local          # local | dask | slurm
+    n_workers: 2
+    # address: tcp://scheduler:8786    # an existing Dask scheduler
+    # slurm: {queue: short, cores: 2, memory: 8GB, walltime: "02:00:00", n_jobs: 10}
+"""
+
+
+def example_yaml() -> str:
+    """A commented example configuration (valid as it stands)."""
+    return _EXAMPLE

@@ -1,0 +1,671 @@
+"""One search from a configuration: data, windows, detector, selection, significance, result.
+
+:func:`run_search` is what ``bumphunt run`` does before writing the results directory
+(:func:`bumphunt.results.write_results`):
+
+1. :func:`load_data` reads the events (and a background-only sample for the IAD), keeps the mass range,
+   and injects signal when the configuration asks for it (:func:`inject_signal`).
+2. :func:`build_windows` turns the window settings into :class:`~bumphunt.events.Window` objects and
+   :func:`check_windows` rejects windows outside the data before any training.
+3. In each window the detector (:func:`build_detector`) is trained; every SR event gets an out-of-fold
+   score and every sideband event a score from a model that never saw it.
+4. The scores are cut at fixed sideband efficiencies; the background in the SR comes from a fit of the
+   selected sidebands, and the excess gets a local significance
+   (:func:`~bumphunt.stats.selection.selection_scan`).
+5. The largest local significance over windows and efficiencies is corrected for the look-elsewhere
+   effect with background-only toys (:func:`~bumphunt.stats.sliding.uniform_score_statistic`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bumphunt import __version__
+from bumphunt.config import DataConfig, MethodConfig, SearchConfig, WindowsConfig
+from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
+from bumphunt.events import EventSet, Window, concatenate
+from bumphunt.stats.fit import fit_background
+from bumphunt.stats.metrics import auc, max_sic
+from bumphunt.stats.selection import SelectionScan, selection_scan
+from bumphunt.stats.shapes import get_shape
+from bumphunt.stats.sliding import GlobalSignificance, global_significance, uniform_score_statistic
+from bumphunt.stats.windows import sliding_windows
+
+__all__ = [
+    "SUMMARY_SCHEMA_VERSION",
+    "LoadedData",
+    "SearchResult",
+    "WindowResult",
+    "build_detector",
+    "build_windows",
+    "check_windows",
+    "inject_signal",
+    "load_data",
+    "read_events",
+    "run_search",
+]
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_SCHEMA_VERSION = 1
+"""Version of the layout of ``summary.json``."""
+
+#: ``progress(stage, done, total)``: stage is ``"windows"``, ``"training"`` or ``"toys"``.
+SearchProgress = Callable[[str, int, int], None]
+
+
+# ----------------------------------------------------------------------------------------- data
+
+
+def read_events(
+    path: str | Path,
+    *,
+    format: str = "auto",
+    key: str | None = None,
+    mass_column: str = "mjj",
+    label_column: str | None = None,
+) -> EventSet:
+    """Read an event file in one of the formats of :class:`~bumphunt.config.DataConfig`.
+
+    ``auto`` takes a Parquet file written by bumphunt as ``eventset``, an HDF5 file with the LHCO jet
+    columns as ``lhco`` and anything else as ``table``.
+
+    Raises
+    ------
+    bumphunt.errors.MissingFileError, bumphunt.errors.DataFormatError
+        For a missing or unreadable file or missing columns.
+    """
+    from bumphunt.io.lhco_features import read_lhco_features
+    from bumphunt.io.table import read_table
+
+    if format == "auto":
+        format = _sniff_format(Path(path), key)
+    if format == "lhco":
+        return read_lhco_features(path, key=key)
+    if format == "eventset":
+        return EventSet.from_parquet(path)
+    if format == "table":
+        from bumphunt.io.table import read_table_frame
+
+        frame = read_table_frame(path, key=key)
+        features = [c for c in frame.columns if c not in (mass_column, label_column)]
+        return read_table(path, mass=mass_column, features=features, label=label_column, key=key)
+    raise ConfigError(f"data.format must be auto, lhco, eventset or table, got {format!r}")
+
+
+def _sniff_format(path: Path, key: str | None) -> str:
+    from bumphunt.io._source import container_of
+
+    path, container = container_of(path)
+    if container == "parquet":
+        import pyarrow.parquet as pq
+
+        from bumphunt.events import EVENTSET_PARQUET_KEY
+
+        metadata = pq.read_schema(path).metadata or {}
+        return "eventset" if EVENTSET_PARQUET_KEY.encode() in metadata else "table"
+    if container == "hdf5":
+        from bumphunt.io._source import open_hdf_store
+        from bumphunt.io.lhco import FEATURE_COLUMNS
+
+        with open_hdf_store(path, key, "an LHCO features file or a pandas table") as (store, key):
+            columns = store.get_storer(key).non_index_axes[0][1] if store.get_storer(key).is_table else None
+            if columns is None:
+                columns = list(store.select(key, stop=1).columns)
+        return "lhco" if set(FEATURE_COLUMNS[:4]) <= set(columns) else "table"
+    return "table"
+
+
+def _select(events: EventSet, data: DataConfig, what: str) -> EventSet:
+    """Keep the configured features and mass range of one sample."""
+    missing = [f for f in data.features if f not in events.feature_names]
+    if missing:
+        raise DataFormatError(
+            f"{what} {events.source}: feature(s) {missing} named in data.features are not in the file; "
+            f"it has {list(events.feature_names)}"
+        )
+    events = events.with_features(data.features)
+    if data.mass_range is not None:
+        events = events.in_mass(data.mass_range)
+    return events
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedData:
+    """The events of a search.
+
+    Attributes
+    ----------
+    events
+        The data searched (with signal injected when configured), mass range and features applied.
+    background
+        The separate background-only sample (IAD), or None.
+    injection
+        What was injected (S/B, reference SR, signal count, seed, signal mass), or None.
+    """
+
+    events: EventSet
+    background: EventSet | None
+    injection: dict[str, Any] | None
+
+
+def inject_signal(
+    background: EventSet, signal: EventSet, *, s_over_b: float, sr: tuple[float, float], seed: int
+) -> tuple[EventSet, dict[str, Any]]:
+    """Add signal events to background-only events at ``s_over_b`` in the signal region ``sr`` (GeV).
+
+    The number of signal events is chosen so that the expected number inside ``sr`` is ``s_over_b``
+    times the background events there; they are drawn without replacement from ``signal``. Labels are
+    0 for background and 1 for signal.
+
+    Raises
+    ------
+    ConfigError
+        If the signal sample is too small for the asked S/B or has no event in ``sr``.
+    """
+    low, high = sr
+    n_bkg_sr = int(np.count_nonzero((background.mass >= low) & (background.mass < high)))
+    in_sr = (signal.mass >= low) & (signal.mass < high)
+    if not np.any(in_sr):
+        raise ConfigError(
+            f"data.injection: the signal sample {signal.source} has no event in the SR {list(sr)}"
+        )
+    fraction = float(np.mean(in_sr))
+    n_signal = round(s_over_b * n_bkg_sr / fraction)
+    if n_signal > len(signal):
+        raise ConfigError(
+            f"data.injection: S/B = {s_over_b:g} needs {n_signal} signal events, the signal sample "
+            f"{signal.source} has {len(signal)}"
+        )
+    rng = np.random.default_rng(seed)
+    chosen = signal.take(np.sort(rng.choice(len(signal), size=n_signal, replace=False)))
+    labelled = [
+        EventSet(e.mass, e.features, e.feature_names, np.full(len(e), value), e.weight, e.provenance)
+        for e, value in ((background, 0), (chosen, 1))
+    ]
+    events = concatenate(labelled)
+    record = {
+        "s_over_b": s_over_b,
+        "sr": [low, high],
+        "seed": seed,
+        "n_signal": n_signal,
+        "n_signal_sr": int(np.count_nonzero((chosen.mass >= low) & (chosen.mass < high))),
+        "n_background_sr": n_bkg_sr,
+        "signal_source": signal.source,
+        "signal_mass": float(np.median(signal.mass)),
+    }
+    events = EventSet(
+        events.mass,
+        events.features,
+        events.feature_names,
+        events.label,
+        events.weight,
+        {**dict(background.provenance), "injection": record},
+    )
+    return events, record
+
+
+def load_data(config: SearchConfig) -> LoadedData:
+    """Read the data (and background sample), keep features and mass range, inject signal."""
+    data = config.data
+    read = {"format": data.format, "key": data.key, "mass_column": data.mass_column}
+    events = _select(read_events(data.path, label_column=data.label_column, **read), data, "data.path")
+    injection = None
+    if data.injection is not None:
+        inj = data.injection
+        if events.label is not None and np.any(events.label == 1):
+            raise DataFormatError(
+                f"data.path {events.source}: holds signal events (label 1); inject only into background"
+            )
+        signal = _select(read_events(inj.signal, label_column=data.label_column, **read), data, "signal")
+        sr = inj.sr if inj.sr is not None else config.windows.sr
+        assert sr is not None  # the configuration validator guarantees it
+        events, injection = inject_signal(events, signal, s_over_b=inj.s_over_b, sr=sr, seed=inj.seed)
+    background = None
+    if data.background is not None:
+        background = _select(read_events(data.background, **read), data, "data.background")
+    if config.method.name == "supervised" and events.label is None:
+        raise ConfigError(
+            f"method 'supervised' needs truth labels; {events.source} has none "
+            "(set data.label_column or inject signal)"
+        )
+    return LoadedData(events=events, background=background, injection=injection)
+
+
+# -------------------------------------------------------------------------------------- windows
+
+
+def build_windows(config: WindowsConfig) -> list[Window]:
+    """The windows of the configuration (one, or a sliding scan)."""
+    if config.scan is not None:
+        scan = config.scan
+        return sliding_windows(
+            scan.start, scan.stop, sr_width=scan.sr_width, sb_width=config.sideband_width, step=scan.step
+        )
+    assert config.sr is not None
+    if config.sidebands is not None:
+        (lo_a, lo_b), (hi_a, hi_b) = config.sidebands
+        return [Window(sr=config.sr, sb=((lo_a, lo_b), (hi_a, hi_b)))]
+    return [Window.around(config.sr, config.sideband_width)]
+
+
+def check_windows(windows: list[Window], events: EventSet) -> None:
+    """Reject windows whose sidebands reach outside the data's mass range, before any work.
+
+    Raises
+    ------
+    ConfigError
+        Naming the window and the data range.
+    """
+    lo, hi = float(np.min(events.mass)), float(np.max(events.mass))
+    for window in windows:
+        if window.sb_low < lo or window.sb_high > hi:
+            raise ConfigError(
+                f"windows: {window.label} (sidebands {window.sb_low:g}-{window.sb_high:g} GeV) reaches "
+                f"outside the data's mass range [{lo:g}, {hi:g}] GeV of {events.source}"
+            )
+
+
+# ------------------------------------------------------------------------------------- detector
+
+
+def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None] | None = None) -> Any:
+    """The detector of the configuration, with its classifier (and flow for CATHODE)."""
+    from bumphunt.methods import (
+        Cathode,
+        ConditionalFlow,
+        CWoLa,
+        HGBEnsemble,
+        IdealizedAD,
+        MLPEnsemble,
+        Supervised,
+    )
+
+    c = method.classifier
+    if c.kind == "hgb":
+        classifier: Any = HGBEnsemble(
+            n_members=c.n_members, max_iter=c.max_iter, learning_rate=c.learning_rate
+        )
+    else:
+        classifier = MLPEnsemble(n_members=c.n_members, max_epochs=c.max_iter, learning_rate=c.learning_rate)
+    common = {"n_folds": method.n_folds, "seed": method.seed, "progress": progress}
+    if method.name == "cathode":
+        f = method.flow
+        flow = ConditionalFlow(
+            f.kind,
+            transforms=f.transforms,
+            hidden_features=f.hidden_features,
+            bins=f.bins,
+            max_epochs=f.max_epochs,
+            patience=f.patience,
+            batch_size=f.batch_size,
+            learning_rate=f.learning_rate,
+            device=f.device,
+        )
+        return Cathode(classifier, flow=flow, oversampling=method.oversampling, **common)
+    kinds = {"cwola": CWoLa, "iad": IdealizedAD, "supervised": Supervised}
+    return kinds[method.name](classifier, **common)
+
+
+def window_scores(detector: Any, events: EventSet, window: Window, background: EventSet | None) -> np.ndarray:
+    """Train ``detector`` in ``window`` and score every event of ``events`` inside it.
+
+    SR events get out-of-fold scores; sideband events get scores from models that never saw them
+    (CWoLa and CATHODE through their ``window_scores``, the IAD and supervised detectors, which do not
+    train on the sidebands, through ``score``).
+    """
+    if background is not None:
+        detector.fit(events, window, background=background)
+    else:
+        detector.fit(events, window)
+    if hasattr(detector, "window_scores"):
+        return detector.window_scores(events, window)
+    in_sr, in_sb = window.in_sr(events.mass), window.in_sb(events.mass)
+    inside = in_sr | in_sb
+    scores = np.empty(int(inside.sum()))
+    scores[in_sr[inside]] = detector.scores_
+    if np.any(in_sb):
+        scores[~in_sr[inside]] = detector.score(events.take(in_sb))
+    return scores
+
+
+# -------------------------------------------------------------------------------------- results
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowResult:
+    """One window of a search.
+
+    Attributes
+    ----------
+    window
+        SR and sidebands.
+    scan
+        Significances at each efficiency, or None if the window failed.
+    mass, scores, labels
+        Masses (GeV), anomaly scores and truth labels (or None) of the window's events, for plots.
+    background_check
+        CATHODE's check of the flow against held-out sideband data (AUC), or None.
+    status, message
+        ``"ok"`` or ``"failed"`` and why.
+    seconds
+        Wall time of the window.
+    """
+
+    window: Window
+    scan: SelectionScan | None
+    mass: np.ndarray
+    scores: np.ndarray | None
+    labels: np.ndarray | None
+    background_check: dict[str, float] | None
+    status: str
+    message: str
+    seconds: float
+
+    @property
+    def local_z(self) -> float:
+        """Largest local significance over the efficiencies (0 if the window failed)."""
+        return self.scan.max_z if self.scan is not None else 0.0
+
+    @property
+    def best_point(self) -> Any:
+        """The selection point with the largest significance, or None."""
+        if self.scan is None:
+            return None
+        ok = [p for p in self.scan.points if p.status == "ok"]
+        return max(ok, key=lambda p: p.z) if ok else None
+
+    def truth(self) -> dict[str, Any] | None:
+        """AUC and max SIC of the SR scores against the truth labels, when both classes are there."""
+        if self.labels is None or self.scores is None:
+            return None
+        in_sr = self.window.in_sr(self.mass)
+        labels, scores = self.labels[in_sr], self.scores[in_sr]
+        n_signal = int(np.count_nonzero(labels == 1))
+        out: dict[str, Any] = {"n_signal_sr": n_signal, "n_background_sr": int(labels.size - n_signal)}
+        if 0 < n_signal < labels.size:
+            out["auc"] = auc(scores, labels)
+            try:
+                out["max_sic"] = max_sic(scores, labels)
+            except Exception as err:  # too few background events for the SIC floor
+                logger.info("max SIC undefined in %s: %s", self.window.label, err)
+        return out
+
+    def to_summary(self) -> dict[str, Any]:
+        """The window's entry in ``summary.json``."""
+        in_sr, in_sb = self.window.in_sr(self.mass), self.window.in_sb(self.mass)
+        entry: dict[str, Any] = {
+            "label": self.window.label,
+            **self.window.to_dict(),
+            "status": self.status,
+            "message": self.message,
+            "n_sr": int(in_sr.sum()),
+            "n_sb": int(in_sb.sum()),
+            "local_z": self.local_z,
+            "seconds": round(self.seconds, 2),
+        }
+        best = self.best_point
+        entry["p_value"] = None if best is None else best.p_value
+        entry["best_efficiency"] = None if best is None else best.efficiency
+        entry["points"] = [] if self.scan is None else [_point_summary(p) for p in self.scan.points]
+        first = self.scan.points[0] if self.scan is not None else None
+        if first is not None and first.fit is not None:
+            entry["fit"] = _fit_summary(first.fit)
+        entry["background_check"] = self.background_check
+        entry["truth"] = self.truth()
+        return entry
+
+
+def _fit_summary(fit: Any) -> dict[str, Any]:
+    return {
+        "shape": fit.shape.name,
+        "values": fit.values,
+        "errors": fit.errors,
+        "chi2": fit.chi2,
+        "ndf": fit.ndf,
+        "p_value": fit.p_value,
+    }
+
+
+def _point_summary(point: Any) -> dict[str, Any]:
+    out = {
+        "efficiency": point.efficiency,
+        "threshold": point.threshold,
+        "sideband_efficiency": point.sideband_efficiency,
+        "n_sr": point.n_sr,
+        "background": point.background,
+        "background_error": point.background_error,
+        "z": point.z,
+        "p_value": point.p_value,
+        "status": point.status,
+        "message": point.message,
+    }
+    if point.fit is not None:
+        out["fit"] = _fit_summary(point.fit)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """Everything one search produced: per-window results, the global significance, the summary.
+
+    Attributes
+    ----------
+    config
+        The configuration that ran.
+    data
+        The events searched.
+    windows
+        One :class:`WindowResult` per window.
+    global_significance
+        Look-elsewhere-corrected significance of the largest local one, or None (no toys).
+    timing
+        Wall time of each stage (s).
+    """
+
+    config: SearchConfig
+    data: LoadedData
+    windows: tuple[WindowResult, ...]
+    global_significance: GlobalSignificance | None
+    timing: dict[str, float]
+
+    @property
+    def best(self) -> int | None:
+        """Index of the window with the largest local significance (None if all failed)."""
+        ok = [i for i, w in enumerate(self.windows) if w.status == "ok"]
+        return max(ok, key=lambda i: self.windows[i].local_z) if ok else None
+
+    @property
+    def local_z(self) -> float:
+        """Largest local significance over windows and efficiencies."""
+        best = self.best
+        return self.windows[best].local_z if best is not None else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json`` (builtin types only)."""
+        from bumphunt.stats._records import jsonable
+
+        events = self.data.events
+        best = self.best
+        summary: dict[str, Any] = {
+            "schema": "bumphunt.summary",
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "bumphunt_version": __version__,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "name": self.config.name,
+            "config": self.config.to_dict(),
+            "provenance": dict(events.provenance),
+            "data": {
+                "path": str(self.config.data.path),
+                "source": events.source,
+                "n_events": len(events),
+                "features": list(events.feature_names),
+                "mass_range": [float(np.min(events.mass)), float(np.max(events.mass))],
+                "has_labels": events.label is not None,
+                "n_signal": None if events.label is None else int(np.count_nonzero(events.label == 1)),
+                "injection": self.data.injection,
+            },
+            "method": {
+                "name": self.config.method.name,
+                "settings": self.config.method.model_dump(mode="json"),
+            },
+            "windows": [w.to_summary() for w in self.windows],
+            "best_window": best,
+            "local_z": self.local_z,
+            "global": None,
+            "truth": self._truth(),
+            "timing": {k: round(v, 2) for k, v in self.timing.items()},
+        }
+        if self.global_significance is not None:
+            g = self.global_significance
+            summary["global"] = {
+                "z": g.z,
+                "z_is_lower_limit": g.z_is_lower_limit,
+                "p_value": g.p_value,
+                "p_value_error": g.p_value_error,
+                "n_toys": int(g.toys.size),
+                "toys": g.toys,
+                "method": "background-only toys: masses drawn from a fit of the whole spectrum, anomaly "
+                "scores uniform and independent of the mass in each window; every toy runs the same "
+                "selections, fits and window scan as the data",
+            }
+        return jsonable(summary)
+
+    def _truth(self) -> dict[str, Any] | None:
+        events = self.data.events
+        if events.label is None or not np.any(events.label == 1):
+            return None
+        signal_mass = events.mass[events.label == 1]
+        truth: dict[str, Any] = {
+            "signal_mass": float(np.median(signal_mass)),
+            "signal_mass_68": [float(q) for q in np.quantile(signal_mass, [0.16, 0.84])],
+            "n_signal": int(signal_mass.size),
+        }
+        if self.data.injection is not None:
+            truth["injected_sr"] = self.data.injection["sr"]
+            truth["s_over_b"] = self.data.injection["s_over_b"]
+        best = self.best
+        if best is not None:
+            window = self.windows[best].window
+            truth["best_window_contains_truth"] = bool(window.sr_low <= truth["signal_mass"] < window.sr_high)
+        return truth
+
+
+def _background_check(detector: Any) -> dict[str, float] | None:
+    check = getattr(detector, "background_check_", None)
+    if check is None:
+        return None
+    return {k: float(v) for k, v in dataclasses.asdict(check).items() if isinstance(v, int | float)}
+
+
+def _null_fit(result_windows: list[Window], events: EventSet, config: SearchConfig) -> Any:
+    """Fit the background shape to the whole scanned range, the null hypothesis of the toys."""
+    low = min(w.sb_low for w in result_windows)
+    high = max(w.sb_high for w in result_windows)
+    width = config.statistics.bin_width
+    n_bins = max(1, round((high - low) / width))
+    edges = np.linspace(low, high, n_bins + 1)
+    counts = np.histogram(events.mass, bins=edges)[0].astype(np.float64)
+    shape = get_shape(config.statistics.shape, (low, high))
+    return fit_background(counts, edges, shape)
+
+
+def run_search(
+    config: SearchConfig,
+    *,
+    data: LoadedData | None = None,
+    progress: SearchProgress | None = None,
+) -> SearchResult:
+    """Run the search of ``config`` (see the module docstring).
+
+    Parameters
+    ----------
+    config
+        The validated configuration.
+    data
+        Events already loaded with :func:`load_data` (pseudo-experiments pass theirs); default: load them.
+    progress
+        Called as ``progress(stage, done, total)``, stage ``"windows"``, ``"training"`` or ``"toys"``.
+
+    Raises
+    ------
+    ConfigError, DataFormatError, MissingFileError
+        For a bad setting or input, before any training.
+    """
+    start = time.perf_counter()
+    timing: dict[str, float] = {}
+    if data is None:
+        data = load_data(config)
+    events = data.events
+    windows = build_windows(config.windows)
+    check_windows(windows, events)
+    timing["load_s"] = time.perf_counter() - start
+
+    def report(stage: str, done: int, total: int) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
+    stats = config.statistics
+    selection = {
+        "bin_width": stats.bin_width,
+        "efficiencies": stats.efficiencies,
+        "shape": stats.shape,
+        "method": stats.method,
+        "min_sideband_events": stats.min_sideband_events,
+    }
+    results = []
+    report("windows", 0, len(windows))
+    for i, window in enumerate(windows):
+        t0 = time.perf_counter()
+        inside = events.take(window.in_window(events.mass))
+        detector = build_detector(config.method, progress=lambda d, t: report("training", d, t))
+        try:
+            scores = window_scores(detector, inside, window, data.background)
+            scan = selection_scan(inside.mass, scores, window, **selection)
+            status, message = "ok", ""
+        except (ConfigError, DataFormatError):
+            raise
+        except BumphuntError as err:  # too few events or a failed fit in one window does not stop the scan
+            logger.warning("window %s failed: %s", window.label, err)
+            scores, scan, status, message = None, None, "failed", str(err)
+        results.append(
+            WindowResult(
+                window=window,
+                scan=scan,
+                mass=inside.mass,
+                scores=scores,
+                labels=inside.label,
+                background_check=_background_check(detector) if status == "ok" else None,
+                status=status,
+                message=message,
+                seconds=time.perf_counter() - t0,
+            )
+        )
+        report("windows", i + 1, len(windows))
+    timing["windows_s"] = time.perf_counter() - start - timing["load_s"]
+
+    global_sig = None
+    if stats.global_toys > 0 and any(r.status == "ok" for r in results):
+        t0 = time.perf_counter()
+        observed = max(r.local_z for r in results)
+        statistic = uniform_score_statistic(_null_fit(windows, events, config), windows, **selection)
+        global_sig = global_significance(
+            observed,
+            statistic,
+            n_toys=stats.global_toys,
+            seed=stats.seed,
+            progress=lambda d, t: report("toys", d, t),
+        )
+        timing["toys_s"] = time.perf_counter() - t0
+    timing["total_s"] = time.perf_counter() - start
+    return SearchResult(
+        config=config, data=data, windows=tuple(results), global_significance=global_sig, timing=timing
+    )
