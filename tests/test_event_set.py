@@ -184,6 +184,22 @@ def test_parquet_round_trip_keeps_everything(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # written atomically, nothing left over
 
 
+def test_parquet_float32_halves_the_floats_and_reads_back_as_float64(tmp_path):
+    import pyarrow.parquet as pq
+
+    events = make_events(n=50, weight=True)
+    path = events.to_parquet(tmp_path / "events32.parquet", float_dtype="float32")
+    schema = pq.read_schema(path)
+    assert str(schema.field("mass").type) == "float"
+    assert str(schema.field("label").type) == "int64"
+    back = EventSet.from_parquet(path)
+    assert back.features.dtype == np.float64
+    np.testing.assert_array_equal(back.mass, events.mass.astype(np.float32))
+    np.testing.assert_allclose(back.features, events.features, rtol=1e-7)
+    with pytest.raises(ConfigError, match="float_dtype"):
+        events.to_parquet(tmp_path / "x.parquet", float_dtype="float16")
+
+
 def test_parquet_without_label_or_weight(tmp_path):
     events = make_events(n=5, label=False)
     back = EventSet.from_parquet(events.to_parquet(tmp_path / "e.parquet"))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -16,6 +18,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -24,6 +27,9 @@ from rich.text import Text
 
 from bumphunt import __version__
 from bumphunt.errors import BumphuntError, ConfigError
+
+if TYPE_CHECKING:
+    from bumphunt.config import SearchConfig
 
 __all__ = ["cli", "main"]
 
@@ -265,6 +271,166 @@ def inspect_command(path: str, key: str | None, tree: str | None) -> None:
     Console().print(table)
 
 
+@cli.group("config")
+def config_group() -> None:
+    """The search configuration: JSON schema and a commented example."""
+
+
+@config_group.command("schema")
+def config_schema() -> None:
+    """Print the JSON schema of the YAML configuration."""
+    from bumphunt.config import json_schema
+
+    click.echo(json_schema())
+
+
+@config_group.command("example")
+def config_example() -> None:
+    """Print a commented example configuration (save it and edit: bumphunt config example > search.yaml)."""
+    from bumphunt.config import example_yaml
+
+    click.echo(example_yaml(), nl=False)
+
+
+@config_group.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def config_check(path: str) -> None:
+    """Validate the configuration PATH and show the settings it resolves to."""
+    import yaml
+
+    from bumphunt.config import load_config
+
+    click.echo(yaml.safe_dump(load_config(path).to_dict(), sort_keys=False), nl=False)
+
+
+def _search_progress() -> tuple[Progress, Callable[[str, int, int], None]]:
+    """A rich display of the search stages and the callback that drives it."""
+    progress = _progress("it")
+    tasks: dict[str, TaskID] = {}
+    names = {"windows": "windows", "training": "  training (folds/epochs)", "toys": "look-elsewhere toys"}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(names.get(stage, stage), total=total)
+        if stage == "training" and done == 0:
+            progress.reset(tasks[stage], total=total)
+        progress.update(tasks[stage], completed=done, total=total)
+
+    return progress, update
+
+
+def _run_and_write(config: SearchConfig, *, title: str) -> None:
+    """Run a search with progress bars, write its results directory, print the final table."""
+    from bumphunt.results import check_output_directory, write_results
+    from bumphunt.search import build_windows, check_windows, load_data, run_search
+
+    check_output_directory(config.output.directory, overwrite=config.output.overwrite)
+    data = load_data(config)
+    check_windows(
+        build_windows(config.windows),
+        data.events,
+        mass_range=config.data.mass_range,
+        tolerance=0.5 * config.statistics.bin_width,
+    )
+    click.get_current_context().obj["on_interrupt"] = "Interrupted; no results directory was written."
+    progress, update = _search_progress()
+    with progress:
+        result = run_search(config, data=data, progress=update)
+    summary = write_results(result, config.output.directory, overwrite=config.output.overwrite)
+    Console().print(_results_table(summary, title=title))
+    Console().print(_verdict(summary))
+    Console().print(f"report: {Path(config.output.directory) / 'report.html'}")
+
+
+def _results_table(summary: dict[str, Any], *, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("window", "SR events", "local Z", "best eff.", "flow check AUC", "truth AUC", "status"):
+        table.add_column(column, justify="right" if column != "window" else "left")
+    for i, w in enumerate(summary["windows"]):
+        check = w.get("background_check") or {}
+        truth = w.get("truth") or {}
+        mark = " *" if i == summary["best_window"] else ""
+        table.add_row(
+            f"[{w['sr'][0]:g}, {w['sr'][1]:g}) GeV{mark}",
+            f"{w['n_sr']:,}",
+            f"{w['local_z']:.2f}",
+            "-" if w["best_efficiency"] is None else f"{w['best_efficiency']:g}",
+            f"{check['auc']:.3f}" if "auc" in check else "-",
+            f"{truth['auc']:.3f}" if "auc" in truth else "-",
+            w["status"] if w["status"] == "ok" else f"failed: {w['message'][:40]}",
+        )
+    return table
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    """Where the excess is, its local and global significance, and the truth when known."""
+    best = summary["best_window"]
+    if best is None:
+        return "No window could be evaluated."
+    w = summary["windows"][best]
+    lines = [
+        f"Largest excess: SR [{w['sr'][0]:g}, {w['sr'][1]:g}) GeV at sideband efficiency "
+        f"{w['best_efficiency']:g}: local significance {summary['local_z']:.2f} sigma"
+    ]
+    g = summary.get("global")
+    if g is not None:
+        bound = ">= " if g["z_is_lower_limit"] else ""
+        lines.append(
+            f"Global significance (look-elsewhere over {len(summary['windows'])} windows and the "
+            f"efficiencies, {g['n_toys']} toys): {bound}{g['z']:.2f} sigma (p = {g['p_value']:.3g})"
+        )
+    truth = summary.get("truth")
+    if truth is not None:
+        inj = summary["data"].get("injection") or {}
+        low, high = truth["signal_mass_68"]
+        text = (
+            f"Truth: {truth['n_signal']} signal events, mass median {truth['signal_mass']:.0f} GeV "
+            f"(68 %: {low:.0f}-{high:.0f})"
+        )
+        if inj:
+            text += f", injected at S/B = {inj['s_over_b']:g} in [{inj['sr'][0]:g}, {inj['sr'][1]:g}) GeV"
+        found = "yes" if truth.get("best_window_contains_truth") else "no"
+        lines.append(f"{text}; the excess window contains the signal mass: {found}")
+    return "\n".join(lines)
+
+
+@cli.command("run")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, help="Results directory [default: output.directory of CONFIG].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+def run_command(config_path: str, output: str | None, overwrite: bool) -> None:
+    """Run the search described by the YAML file CONFIG and write its results directory.
+
+    The directory holds summary.json, the plots and a self-contained report.html; it appears only
+    when the search has finished (an interrupted run leaves none).
+    """
+    from bumphunt.config import load_config
+
+    config = load_config(config_path)
+    out = config.output.model_copy(
+        update={
+            "directory": Path(output) if output is not None else config.output.directory,
+            "overwrite": overwrite or config.output.overwrite,
+        }
+    )
+    config = config.model_copy(update={"output": out})
+    _run_and_write(config, title=f"bumphunt run {config_path}: {config.name}")
+
+
+@cli.command("demo")
+@click.option("-o", "--output", default="bumphunt-demo", show_default=True, help="Results directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
+def demo_command(output: str, overwrite: bool) -> None:
+    """Search the shipped dataset (QCD dijets with an injected W' -> XY) with a CATHODE window scan.
+
+    Prints where the excess is, its local and global significance and the injected truth, and writes
+    the results directory with report.html. Takes a few minutes on 2 CPU cores.
+    """
+    from bumphunt.demo import demo_config
+
+    _run_and_write(demo_config(output, overwrite=overwrite), title="bumphunt demo")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status.
 
@@ -272,8 +438,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     error and give exit status 2.
     """
     args = list(argv) if argv is not None else sys.argv[1:]
+    obj: dict[str, Any] = {"argv": args}
     try:
-        cli.main(args=args, prog_name="bumphunt", standalone_mode=False, obj={"argv": args})
+        cli.main(args=args, prog_name="bumphunt", standalone_mode=False, obj=obj)
     except click.exceptions.Abort:
         console.print("Aborted.")
         return 130
@@ -286,7 +453,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"Error: {err}", err=True)
         return 2
     except KeyboardInterrupt:
-        console.print("Interrupted; finished work is kept: run the same command again to resume.")
+        console.print(
+            obj.get(
+                "on_interrupt", "Interrupted; finished work is kept: run the same command again to resume."
+            )
+        )
         return 130
     return 0
 

@@ -308,7 +308,9 @@ class SearchConfig(_Model):
         base = Path(base)
 
         def fix(path: Path | None) -> Path | None:
-            return None if path is None or path.is_absolute() else base / path
+            if path is None:
+                return None
+            return path if path.is_absolute() else base / path
 
         data_update: dict[str, Any] = {"path": fix(self.data.path)}
         if self.data.background is not None:

@@ -257,20 +257,41 @@ def build_windows(config: WindowsConfig) -> list[Window]:
     return [Window.around(config.sr, config.sideband_width)]
 
 
-def check_windows(windows: list[Window], events: EventSet) -> None:
-    """Reject windows whose sidebands reach outside the data's mass range, before any work.
+def check_windows(
+    windows: list[Window],
+    events: EventSet,
+    *,
+    mass_range: tuple[float, float] | None = None,
+    tolerance: float = 0.0,
+) -> None:
+    """Reject windows that reach outside the data's mass range, before any work.
+
+    Parameters
+    ----------
+    windows
+        The windows of the search.
+    events
+        The data.
+    mass_range
+        The range the data were cut to (GeV); default: the lowest and highest mass seen.
+    tolerance
+        How far (GeV) a sideband may reach past the lowest/highest mass seen (e.g. half a bin).
 
     Raises
     ------
     ConfigError
         Naming the window and the data range.
     """
-    lo, hi = float(np.min(events.mass)), float(np.max(events.mass))
+    if mass_range is not None:
+        lo, hi = mass_range
+    else:
+        lo, hi = float(np.min(events.mass)) - tolerance, float(np.max(events.mass)) + tolerance
     for window in windows:
         if window.sb_low < lo or window.sb_high > hi:
+            where = "signal region" if window.sr_low < lo or window.sr_high > hi else "sidebands"
             raise ConfigError(
-                f"windows: {window.label} (sidebands {window.sb_low:g}-{window.sb_high:g} GeV) reaches "
-                f"outside the data's mass range [{lo:g}, {hi:g}] GeV of {events.source}"
+                f"windows: the {where} of {window.label} reach outside the data's mass range "
+                f"[{lo:g}, {hi:g}] GeV of {events.source}"
             )
 
 
@@ -424,11 +445,15 @@ class WindowResult:
         return entry
 
 
+def _finite_or_none(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
 def _fit_summary(fit: Any) -> dict[str, Any]:
     return {
         "shape": fit.shape.name,
-        "values": fit.values,
-        "errors": fit.errors,
+        "values": _finite_or_none(fit.values),
+        "errors": _finite_or_none(fit.errors),
         "chi2": fit.chi2,
         "ndf": fit.ndf,
         "p_value": fit.p_value,
@@ -606,7 +631,12 @@ def run_search(
         data = load_data(config)
     events = data.events
     windows = build_windows(config.windows)
-    check_windows(windows, events)
+    check_windows(
+        windows,
+        events,
+        mass_range=config.data.mass_range,
+        tolerance=0.5 * config.statistics.bin_width,
+    )
     timing["load_s"] = time.perf_counter() - start
 
     def report(stage: str, done: int, total: int) -> None:

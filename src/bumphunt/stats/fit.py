@@ -60,6 +60,10 @@ class BackgroundFit(Record):
         Chi2 probability of ``chi2`` with ``ndf`` degrees of freedom (goodness of fit).
     n_calls
         Number of cost-function evaluations used.
+    internal_covariance
+        Covariance in the fit's coordinates (:meth:`Shape.to_internal`: ``ln p0`` for dijet functions),
+        which stays finite when a narrow window drives ``p0`` to extreme values (``covariance`` may then
+        overflow); :meth:`integral` uses it.
     """
 
     shape: Shape
@@ -73,6 +77,7 @@ class BackgroundFit(Record):
     ndf: int
     p_value: float
     n_calls: int
+    internal_covariance: np.ndarray | None = None
 
     @property
     def chi2_per_ndf(self) -> float:
@@ -92,7 +97,13 @@ class BackgroundFit(Record):
         sub = np.linspace(low, high, 33)
         value = float(np.sum(self.shape.bin_integrals(sub, self.values)))
         grad = np.sum(self.shape.bin_jacobian(sub, self.values), axis=0)
-        return value, math.sqrt(max(float(grad @ self.covariance @ grad), 0.0))
+        if self.internal_covariance is not None:
+            # in the fit's own coordinates (ln p0 for the dijet functions): finite even when p0 is huge
+            _, scale = self.shape.from_internal(self.shape.to_internal(self.values))
+            grad, covariance = grad * scale, self.internal_covariance
+        else:
+            covariance = self.covariance
+        return value, math.sqrt(max(float(grad @ covariance @ grad), 0.0))
 
 
 def _as_counts(counts: npt.ArrayLike, n_bins: int) -> np.ndarray:
@@ -193,6 +204,7 @@ def fit_background(
         ndf=ndf,
         p_value=float(stats.chi2.sf(m.fval, ndf)),
         n_calls=m.n_calls,
+        internal_covariance=m.covariance,
     )
 
 

@@ -1,0 +1,200 @@
+"""The results directory of a search: ``summary.json``, plots and a self-contained ``report.html``.
+
+Layout::
+
+    <directory>/
+      summary.json        config, provenance, per-window significances, fits, truth comparison
+      report.html         one file with every plot embedded, to send to a colleague
+      plots/*.png         the plots of the report
+      scores.parquet      mass, window index, anomaly score (and truth label) of every scored event
+
+The directory is assembled under a temporary name next to the target and renamed into place only when
+complete, so an interrupted or failed run leaves no half-written results directory (and an existing
+one, with ``overwrite``, is replaced only at the very end).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bumphunt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bumphunt.search import SearchResult
+
+__all__ = ["atomic_directory", "check_output_directory", "result_figures", "write_results"]
+
+
+def check_output_directory(directory: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """Fail early if ``directory`` exists and may not be replaced, or its parent is not a folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming the directory and the way out (``--overwrite`` / ``output.overwrite``).
+    """
+    path = Path(directory)
+    if path.exists() and not overwrite:
+        raise ConfigError(
+            f"results directory {str(path)!r} exists; choose another (-o) or replace it (--overwrite, "
+            "output.overwrite: true)"
+        )
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"results directory {str(path)!r} exists and is not a directory")
+    parent = path.absolute().parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"cannot make the results directory {str(path)!r}: {str(parent)!r} is a file")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory next to ``target``; move it onto ``target`` only on success.
+
+    On any exception (KeyboardInterrupt included) the temporary directory is removed and ``target`` is
+    untouched. With ``overwrite``, an existing ``target`` is replaced by two renames at the end.
+    """
+    target = check_output_directory(target, overwrite=overwrite)
+    target.absolute().parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.absolute().parent))
+    try:
+        yield tmp
+        check_output_directory(target, overwrite=overwrite)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=tmp.parent))
+            old.rmdir()
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _score_table(result: SearchResult) -> Any:
+    import pandas as pd
+
+    frames = []
+    for i, w in enumerate(result.windows):
+        if w.scores is None:
+            continue
+        frame = pd.DataFrame({"window": np.full(w.mass.size, i, dtype=np.int32), "mass": w.mass})
+        frame["region"] = np.where(w.window.in_sr(w.mass), "SR", "SB")
+        frame["score"] = w.scores
+        if w.labels is not None:
+            frame["label"] = w.labels
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, tuple[Figure, str]]:
+    """The plots of a search: name -> (figure, caption)."""
+    from bumphunt.report import plots
+
+    figures: dict[str, tuple[Figure, str]] = {}
+    best = result.best
+    label = "m_jj [GeV]"
+    if len(result.windows) > 1:
+        windows = summary["windows"]
+        centers = [0.5 * (w["sr"][0] + w["sr"][1]) for w in windows]
+        truth = summary.get("truth") or {}
+        g = summary.get("global") or {}
+        figures["scan"] = (
+            plots.scan_figure(
+                centers,
+                [w["local_z"] for w in windows],
+                sr_widths=[w["sr"][1] - w["sr"][0] for w in windows],
+                truth_mass=truth.get("signal_mass"),
+                global_z=g.get("z"),
+            ),
+            "Local significance (largest over the selection efficiencies) against the SR centre of each "
+            "window" + (f"; global significance {g['z']:.2f} sigma." if g else "."),
+        )
+    if best is None:
+        return figures
+    w = result.windows[best]
+    assert w.scan is not None
+    points = [p for p in w.scan.points if p.status == "ok" and p.fit is not None]
+    best_point = w.best_point
+    for name, point, caption in (
+        ("spectrum_all", points[0] if points else None, "before the selection"),
+        ("spectrum_selected", best_point, "after the selection with the largest significance"),
+    ):
+        if point is None or point.fit is None:
+            continue
+        fit = point.fit
+        figures[name] = (
+            plots.spectrum_figure(
+                fit.counts,
+                fit.edges,
+                fit.expected(),
+                w.window,
+                title=f"{w.window.label}",
+                selection_label=f"SB efficiency {point.efficiency:g}",
+                xlabel=label,
+            ),
+            f"Mass spectrum in the best window {caption} (SB efficiency {point.efficiency:g}), the "
+            f"{fit.shape.name} fit to the sidebands interpolated under the shaded SR, and the pulls.",
+        )
+    efficiencies = [p.efficiency for p in w.scan.points]
+    figures["significance_vs_efficiency"] = (
+        plots.significance_vs_efficiency_figure(
+            efficiencies,
+            [p.z for p in w.scan.points],
+            failed=[p.status != "ok" for p in w.scan.points],
+        ),
+        f"Local significance in {w.window.label} against the sideband efficiency of the score cut.",
+    )
+    if w.labels is not None and w.scores is not None:
+        in_sr = w.window.in_sr(w.mass)
+        labels = w.labels[in_sr]
+        if 0 < int(labels.sum()) < labels.size:
+            figures["roc_sic"] = (
+                plots.roc_sic_figure({result.config.method.name: (w.scores[in_sr], labels)}),
+                f"Truth: ROC and significance improvement of the out-of-fold SR scores in {w.window.label}.",
+            )
+    return figures
+
+
+def write_results(
+    result: SearchResult, directory: str | os.PathLike[str], *, overwrite: bool = False
+) -> dict[str, Any]:
+    """Write the results directory of ``result`` atomically; returns the summary.
+
+    Raises
+    ------
+    ConfigError
+        If ``directory`` exists and ``overwrite`` is false.
+    """
+    from bumphunt.report.html import save_figure, write_report
+
+    summary = result.summary()
+    with atomic_directory(directory, overwrite=overwrite) as tmp:
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+        table = _score_table(result)
+        if len(table):
+            table.to_parquet(tmp / "scores.parquet", index=False)
+        figures = result_figures(result, summary)
+        (tmp / "plots").mkdir()
+        for name, (figure, _) in figures.items():
+            save_figure(figure, tmp / "plots" / f"{name}.png")
+        write_report(
+            tmp / "report.html",
+            summary,
+            {name: figure for name, (figure, _) in figures.items()},
+            captions={name: caption for name, (_, caption) in figures.items()},
+            title=f"bumphunt: {summary['name']}",
+        )
+    return summary

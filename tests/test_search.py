@@ -1,0 +1,104 @@
+"""The search pipeline end to end on a slice of the shipped demo events (Pythia 8 + FastJet)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bumphunt.config import parse_config
+from bumphunt.demo import DEMO_SR, demo_config, demo_data_dir
+from bumphunt.errors import ConfigError, DataFormatError
+from bumphunt.events import EventSet
+from bumphunt.search import build_windows, check_windows, inject_signal, load_data, run_search
+
+
+@pytest.fixture(scope="module")
+def demo_slice(tmp_path_factory) -> dict[str, Path]:
+    """Every third background event of the demo file in 3.0-4.2 TeV, and its signal pool."""
+    folder = demo_data_dir()
+    out = tmp_path_factory.mktemp("demo_slice")
+    background = EventSet.from_parquet(folder / "background.parquet").in_mass((3000.0, 4200.0))
+    background = background.take(np.arange(0, len(background), 3))
+    signal = EventSet.from_parquet(folder / "signal.parquet")
+    return {
+        "background": background.to_parquet(out / "background.parquet"),
+        "signal": signal.to_parquet(out / "signal.parquet"),
+    }
+
+
+def small_config(paths: dict[str, Path], out: Path, **method: object) -> dict:
+    """The demo's configuration on the slice, with small settings (two windows, few epochs and toys)."""
+    config = demo_config(out).to_dict()
+    config["data"]["path"] = str(paths["background"])
+    config["data"]["mass_range"] = [3000.0, 4200.0]
+    config["data"]["injection"].update(signal=str(paths["signal"]), s_over_b=0.25)
+    config["windows"]["scan"] = {"start": 3000.0, "stop": 4200.0, "sr_width": 400.0, "step": 400.0}
+    config["method"].update(
+        n_folds=3,
+        classifier={"kind": "hgb", "n_members": 1, "max_iter": 30},
+        flow={"kind": "maf", "max_epochs": 3, "transforms": 2, "hidden_features": [16]},
+        **method,
+    )
+    config["statistics"].update(global_toys=10, efficiencies=[1.0, 0.2])
+    return config
+
+
+def test_injection_gives_the_asked_signal_over_background(demo_slice):
+    background = EventSet.from_parquet(demo_slice["background"])
+    signal = EventSet.from_parquet(demo_slice["signal"])
+    events, record = inject_signal(background, signal, s_over_b=0.05, sr=DEMO_SR, seed=3)
+    in_sr = (events.mass >= DEMO_SR[0]) & (events.mass < DEMO_SR[1])
+    n_sig_sr = int(np.count_nonzero(in_sr & (events.label == 1)))
+    n_bkg_sr = int(np.count_nonzero(in_sr & (events.label == 0)))
+    assert record["n_signal_sr"] == n_sig_sr and record["n_background_sr"] == n_bkg_sr
+    assert n_sig_sr / n_bkg_sr == pytest.approx(0.05, rel=0.15)  # binomial spread of the SR fraction
+    again, _ = inject_signal(background, signal, s_over_b=0.05, sr=DEMO_SR, seed=3)
+    np.testing.assert_array_equal(again.mass, events.mass)
+    with pytest.raises(ConfigError, match="needs .* signal events"):
+        inject_signal(background, signal.take(np.arange(10)), s_over_b=0.05, sr=DEMO_SR, seed=3)
+
+
+def test_windows_outside_the_data_fail_before_training(demo_slice, tmp_path):
+    config = small_config(demo_slice, tmp_path / "out")
+    config["windows"]["scan"] = {"start": 2600.0, "stop": 4200.0, "sr_width": 400.0, "step": 400.0}
+    cfg = parse_config(config)
+    data = load_data(cfg)
+    with pytest.raises(ConfigError, match=r"windows: the sidebands of SR \[2800, 3200\).* outside"):
+        check_windows(build_windows(cfg.windows), data.events, mass_range=cfg.data.mass_range)
+
+
+def test_missing_feature_is_named(demo_slice, tmp_path):
+    config = small_config(demo_slice, tmp_path / "out")
+    config["data"]["features"] = ["mj_min", "tau32_jmax"]
+    with pytest.raises(DataFormatError, match=r"feature\(s\) \['tau32_jmax'\] named in data.features"):
+        load_data(parse_config(config))
+
+
+@pytest.mark.parametrize("method", ["cathode", "cwola"])
+def test_search_finds_a_large_injected_signal_in_the_right_window(demo_slice, tmp_path, method):
+    cfg = parse_config(small_config(demo_slice, tmp_path / "out", name=method))
+    stages: set[str] = set()
+    result = run_search(cfg, progress=lambda stage, done, total: stages.add(stage))
+    summary = json.loads(json.dumps(result.summary()))  # JSON-ready
+    assert stages == {"windows", "training", "toys"}
+    assert [w["sr"] for w in summary["windows"]] == [[3200.0, 3600.0], [3600.0, 4000.0]]
+    assert all(w["status"] == "ok" for w in summary["windows"])
+    best = summary["windows"][summary["best_window"]]
+    # 25 % S/B of a 3.5 TeV resonance: the excess sits in the window with most of the signal
+    assert best["sr"] == [3200.0, 3600.0]
+    assert summary["truth"]["best_window_contains_truth"] is True
+    assert summary["local_z"] > 3.0
+    assert summary["global"]["n_toys"] == 10
+    assert 0 <= summary["global"]["p_value"] <= 1
+    assert best["truth"]["n_signal_sr"] > 0 and 0 < best["truth"]["auc"] <= 1
+    if method == "cathode":
+        assert 0.3 < best["background_check"]["auc"] < 0.8
+    else:
+        assert best["background_check"] is None
+    # every point's numbers are consistent: background from the fit, z from the count
+    for point in best["points"]:
+        assert point["status"] == "ok"
+        assert point["background"] > 0 and point["n_sr"] > 0
