@@ -20,7 +20,9 @@ from bumphunt.demo import DEMO_MASS_RANGE, build_demo_data
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("background", help="QCD file from bumphunt generate dijet")
     parser.add_argument("signal", help="W' file from bumphunt generate dijet")
     parser.add_argument("output_dir")

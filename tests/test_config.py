@@ -61,12 +61,17 @@ def test_schema_is_json_with_every_section_and_the_allowed_methods():
             with_(MINIMAL, windows={"sidebands": [[3000, 3400], [3700, 3900]]}),
             r"windows: sidebands .* must lie below and above the signal region .* without overlapping",
         ),
-        (with_(MINIMAL, windows={"scan": {"start": 3000, "stop": 4000, "sr_width": 400, "step": 100}}),
-         r"exactly one of 'sr'"),
+        (
+            with_(MINIMAL, windows={"scan": {"start": 3000, "stop": 4000, "sr_width": 400, "step": 100}}),
+            r"exactly one of 'sr'",
+        ),
         (with_(MINIMAL, statistics={"shape": "dijet9"}), r"statistics\.shape: .*got 'dijet9'"),
         (with_(MINIMAL, statistics={"efficiencies": [1.0, 1.5]}), r"statistics\.efficiencies\.1"),
         (with_(MINIMAL, method={"name": "iad"}), r"method 'iad' needs a background-only sample"),
-        (with_(MINIMAL, ensemble={"executor": {"kind": "ray"}}), r"ensemble\.executor\.kind: Input should be"),
+        (
+            with_(MINIMAL, ensemble={"executor": {"kind": "ray"}}),
+            r"ensemble\.executor\.kind: Input should be",
+        ),
         ({"windows": {"sr": [1, 2]}}, r"^c\.yaml: data: Field required$"),
     ],
 )
@@ -99,7 +104,7 @@ def test_load_config_resolves_paths_next_to_the_file(tmp_path: Path):
 
 
 def test_load_config_errors(tmp_path: Path):
-    with pytest.raises(MissingFileError, match="nope.yaml"):
+    with pytest.raises(MissingFileError, match=r"nope\.yaml"):
         load_config(tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("data:\n  path: [unclosed\n")

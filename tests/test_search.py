@@ -57,7 +57,7 @@ def test_injection_gives_the_asked_signal_over_background(demo_slice):
     assert n_sig_sr / n_bkg_sr == pytest.approx(0.05, rel=0.15)  # binomial spread of the SR fraction
     again, _ = inject_signal(background, signal, s_over_b=0.05, sr=DEMO_SR, seed=3)
     np.testing.assert_array_equal(again.mass, events.mass)
-    with pytest.raises(ConfigError, match="needs .* signal events"):
+    with pytest.raises(ConfigError, match=r"needs .* signal events"):
         inject_signal(background, signal.take(np.arange(10)), s_over_b=0.05, sr=DEMO_SR, seed=3)
 
 
