@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from bumphunt.demo import demo_config, demo_data_dir
+from bumphunt.events import EventSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -16,3 +21,43 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real collider files not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_slice(tmp_path_factory) -> dict[str, Path]:
+    """Every third background event of the demo file in 3.0-4.2 TeV, and its signal pool."""
+    folder = demo_data_dir()
+    out = tmp_path_factory.mktemp("demo_slice")
+    background = EventSet.from_parquet(folder / "background.parquet").in_mass((3000.0, 4200.0))
+    background = background.take(np.arange(0, len(background), 3))
+    signal = EventSet.from_parquet(folder / "signal.parquet")
+    return {
+        "background": background.to_parquet(out / "background.parquet"),
+        "signal": signal.to_parquet(out / "signal.parquet"),
+    }
+
+
+@pytest.fixture
+def small_config(demo_slice: dict[str, Path]) -> Callable[..., dict]:
+    """Factory of the demo configuration on the slice with small settings (2 windows, few epochs/toys)."""
+
+    def make(out: Path, **method: object) -> dict:
+        return _small_config(demo_slice, out, **method)
+
+    return make
+
+
+def _small_config(paths: dict[str, Path], out: Path, **method: object) -> dict:
+    config = demo_config(out).to_dict()
+    config["data"]["path"] = str(paths["background"])
+    config["data"]["mass_range"] = [3000.0, 4200.0]
+    config["data"]["injection"].update(signal=str(paths["signal"]), s_over_b=0.25)
+    config["windows"]["scan"] = {"start": 3000.0, "stop": 4200.0, "sr_width": 400.0, "step": 400.0}
+    config["method"].update(
+        n_folds=3,
+        classifier={"kind": "hgb", "n_members": 1, "max_iter": 30},
+        flow={"kind": "maf", "max_epochs": 3, "transforms": 2, "hidden_features": [16]},
+        **method,
+    )
+    config["statistics"].update(global_toys=10, efficiencies=[1.0, 0.2])
+    return config

@@ -89,16 +89,23 @@ def read_events(
     if format == "auto":
         format = _sniff_format(Path(path), key)
     if format == "lhco":
-        return read_lhco_features(path, key=key)
-    if format == "eventset":
-        return EventSet.from_parquet(path)
-    if format == "table":
+        events = read_lhco_features(path, key=key)
+    elif format == "eventset":
+        events = EventSet.from_parquet(path)
+    elif format == "table":
         from bumphunt.io.table import read_table_frame
 
         frame = read_table_frame(path, key=key)
         features = [c for c in frame.columns if c not in (mass_column, label_column)]
-        return read_table(path, mass=mass_column, features=features, label=label_column, key=key)
-    raise ConfigError(f"data.format must be auto, lhco, eventset or table, got {format!r}")
+        events = read_table(path, mass=mass_column, features=features, label=label_column, key=key)
+    else:
+        raise ConfigError(f"data.format must be auto, lhco, eventset or table, got {format!r}")
+    if events.source != str(path):  # a derived file: name it, keep where it came from
+        provenance = {**dict(events.provenance), "source": str(path), "derived_from": events.source}
+        events = EventSet(
+            events.mass, events.features, events.feature_names, events.label, events.weight, provenance
+        )
+    return events
 
 
 def _sniff_format(path: Path, key: str | None) -> str:

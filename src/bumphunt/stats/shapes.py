@@ -58,12 +58,17 @@ class Shape(Record):
         Centre-of-mass energy in GeV (dijet functions; ``x = m / sqrt_s``), else None.
     domain
         ``(lo, hi)`` in GeV that maps to ``u`` in [-1, 1] (polynomials), else None.
+    reference
+        Dijet functions only: mass (GeV) at which the exponent's basis functions are taken as zero, so
+        that ``p0`` is the density there (None: ``p0`` is the density's scale at ``x = 1``, the usual
+        convention, which runs to extreme values in narrow windows).
     """
 
     name: str
     param_names: tuple[str, ...]
     sqrt_s: float | None = None
     domain: tuple[float, float] | None = None
+    reference: float | None = None
 
     @property
     def n_params(self) -> int:
@@ -79,14 +84,21 @@ class Shape(Record):
         """Basis functions at ``mass`` (GeV), shape ``(n, n_params)``; column 0 is the constant."""
         m = np.asarray(mass, dtype=np.float64)
         if self.sqrt_s is not None:
-            x = m / self.sqrt_s
-            lx = np.log(x)
-            cols = [np.ones_like(x), np.log1p(-x)] + [-(lx ** (k + 1)) for k in range(self.n_params - 2)]
+            cols = self._dijet_columns(m)
+            if self.reference is not None:
+                at_reference = self._dijet_columns(np.float64(self.reference))
+                cols = [cols[0]] + [c - r for c, r in zip(cols[1:], at_reference[1:], strict=True)]
         else:
             lo, hi = self.domain
             u = 2.0 * (m - lo) / (hi - lo) - 1.0
             cols = [u**k for k in range(self.n_params)]
         return np.stack(cols, axis=-1)
+
+    def _dijet_columns(self, m: np.ndarray) -> list[np.ndarray]:
+        assert self.sqrt_s is not None
+        x = m / self.sqrt_s
+        lx = np.log(x)
+        return [np.ones_like(x), np.log1p(-x)] + [-(lx ** (k + 1)) for k in range(self.n_params - 2)]
 
     def density(self, mass: npt.ArrayLike, params: npt.ArrayLike) -> np.ndarray:
         """Density at ``mass`` (events per GeV)."""
@@ -181,8 +193,14 @@ def _bin_nodes(edges: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return mid[:, None] + half[:, None] * _GL_NODES[None, :], half
 
 
-def dijet(n_params: int, *, sqrt_s: float = SQRT_S) -> Shape:
+def dijet(n_params: int, *, sqrt_s: float = SQRT_S, reference: float | None = None) -> Shape:
     """The dijet function with 3, 4 or 5 parameters in ``x = m / sqrt_s`` (``sqrt_s`` in GeV).
+
+    ``f(m) = p0 (1 - x)^p1 x^-(p2 + p3 ln x + p4 ln^2 x)``. With ``reference`` (GeV), the exponent is
+    written relative to its value there, ``f = p0 exp(sum_i p_i (B_i(m) - B_i(reference)))``: the same
+    family and the same ``p1...``, but ``p0`` is the density at ``reference``. Fits over narrow windows
+    need this: there ``ln p0`` and the exponents are nearly degenerate and the usual ``p0`` wanders over
+    hundreds of decades, past floating-point range.
 
     Raises
     ------
@@ -193,7 +211,14 @@ def dijet(n_params: int, *, sqrt_s: float = SQRT_S) -> Shape:
         raise ConfigError(f"the dijet function has 3, 4 or 5 parameters, got n_params={n_params!r}")
     if not (math.isfinite(sqrt_s) and sqrt_s > 0):
         raise ConfigError(f"sqrt_s must be a positive number of GeV, got {sqrt_s!r}")
-    return Shape(f"dijet{n_params}", tuple(f"p{i}" for i in range(n_params)), sqrt_s=float(sqrt_s))
+    if reference is not None and not (math.isfinite(reference) and 0 < reference < sqrt_s):
+        raise ConfigError(f"reference must be a mass in (0, sqrt_s) GeV, got {reference!r}")
+    return Shape(
+        f"dijet{n_params}",
+        tuple(f"p{i}" for i in range(n_params)),
+        sqrt_s=float(sqrt_s),
+        reference=None if reference is None else float(reference),
+    )
 
 
 def polynomial(degree: int, domain: tuple[float, float]) -> Shape:
@@ -220,7 +245,8 @@ def get_shape(spec: str | Shape, domain: tuple[float, float], *, sqrt_s: float =
     spec
         Shape name or an existing :class:`Shape` (returned unchanged).
     domain
-        Fit range ``(lo, hi)`` in GeV; polynomials are written in ``u`` in [-1, 1] over it.
+        Fit range ``(lo, hi)`` in GeV; polynomials are written in ``u`` in [-1, 1] over it, and dijet
+        functions take its centre as ``reference`` (``p0`` is the density there).
     sqrt_s
         Centre-of-mass energy of the dijet functions (GeV).
 
@@ -235,7 +261,9 @@ def get_shape(spec: str | Shape, domain: tuple[float, float], *, sqrt_s: float =
     if match is None:
         raise ConfigError(f"shape must be 'dijet3', 'dijet4', 'dijet5' or 'poly<degree>', got {spec!r}")
     family, number = match.group(1), int(match.group(2))
-    return dijet(number, sqrt_s=sqrt_s) if family == "dijet" else polynomial(number, domain)
+    if family == "dijet":
+        return dijet(number, sqrt_s=sqrt_s, reference=0.5 * (float(domain[0]) + float(domain[1])))
+    return polynomial(number, domain)
 
 
 def sample_masses(
