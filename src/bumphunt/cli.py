@@ -441,8 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     obj: dict[str, Any] = {"argv": args}
     try:
         cli.main(args=args, prog_name="bumphunt", standalone_mode=False, obj=obj)
-    except click.exceptions.Abort:
-        console.print("Aborted.")
+    except click.exceptions.Abort:  # click turns a KeyboardInterrupt into Abort
+        console.print(obj.get("on_interrupt", "Aborted."))
         return 130
     except click.exceptions.Exit as exit_:
         return exit_.exit_code
