@@ -367,6 +367,17 @@ def test_dask_survives_a_killed_worker_and_keeps_exactly_one_result_per_task(tmp
         assert mtimes(results) == before
 
 
+def test_an_unreachable_scheduler_is_a_config_error(tmp_path):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    spec = ExecutorSpec(kind="dask", address="tcp://127.0.0.1:9")  # the discard port: nothing listens
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(ConfigError, match=r"executor address 'tcp://127.0.0.1:9': no Dask scheduler answers"),
+    ):
+        run_tasks(draw, make_tasks(1), tmp_path, executor=spec)
+
+
 def test_dask_missing_is_a_dependency_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(DependencyError, match=r"pip install 'bumphunt\[cluster\]'"):
@@ -409,6 +420,14 @@ def test_slurm_job_script_carries_the_settings():
     assert "--nworkers 2" in worker
     assert "--nthreads 2" in worker
     assert worker.startswith(sys.executable)
+
+
+def test_slurm_run_needs_sbatch(tmp_path, monkeypatch):
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    spec = ExecutorSpec(kind="slurm", memory="4GB", walltime="01:00:00")
+    with pytest.raises(ConfigError, match="sbatch, which is not on the PATH"):
+        run_tasks(draw, make_tasks(1), tmp_path / "results", executor=spec)
 
 
 # --- errors ------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import multiprocessing
 import os
 import pickle
 import re
+import shutil
 import socket
 import time
 import traceback
@@ -779,7 +780,7 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def _slurm_cluster(spec: ExecutorSpec) -> Any:
+def _slurm_cluster(spec: ExecutorSpec, *, dashboard: bool = True) -> Any:
     if spec.kind != "slurm":
         raise ConfigError(f"a SLURM cluster needs an executor of kind 'slurm', not {spec.kind!r}")
     _import_distributed()
@@ -796,6 +797,7 @@ def _slurm_cluster(spec: ExecutorSpec) -> Any:
         walltime=spec.walltime,
         job_extra_directives=list(spec.job_extra_directives),
         job_name="bumphunt",
+        scheduler_options={} if dashboard else {"dashboard": False},
     )
 
 
@@ -813,7 +815,7 @@ def slurm_job_script(spec: ExecutorSpec) -> str:
     DependencyError
         If Dask distributed or dask-jobqueue is not installed.
     """
-    cluster = _slurm_cluster(spec)
+    cluster = _slurm_cluster(spec, dashboard=False)
     try:
         return str(cluster.job_script())
     finally:
@@ -827,7 +829,13 @@ def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
     import dask
 
     if spec.address is not None:
-        with distributed.Client(spec.address, set_as_default=False) as client:
+        try:
+            client = distributed.Client(spec.address, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as err:
+            raise ConfigError(
+                f"executor address {spec.address!r}: no Dask scheduler answers there ({err})"
+            ) from None
+        with client:
             yield client
         return
     # the scheduler runs here: a task may be on a dying worker retries + 1 times, and each single-threaded
@@ -836,6 +844,11 @@ def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
         "distributed.scheduler.allowed-failures": retries,
         "distributed.scheduler.worker-saturation": 1.0,
     }
+    if spec.kind == "slurm" and shutil.which("sbatch") is None:
+        raise ConfigError(
+            "executor kind 'slurm' submits jobs with sbatch, which is not on the PATH here; run on a SLURM "
+            "login node (slurm_job_script shows the job script anywhere)"
+        )
     with dask.config.set(settings):
         if spec.kind == "slurm":
             cluster = _slurm_cluster(spec)
