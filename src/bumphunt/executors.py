@@ -20,7 +20,8 @@ Guarantees:
   finished results survive a crash of the client, and a rerun of the same call skips them (a finished
   ensemble reruns with no work). A task run twice (Dask reschedules tasks of a worker that died) renames
   onto the same file name: the store ends with exactly one complete file per key. Temporary files of
-  attempts that died are removed at the start of the next :func:`run_tasks`.
+  attempts that died are removed at the end of the run, and at the start of the next one (after a crash
+  of the client).
 * A task whose worker process dies is run again, up to ``retries`` times. A task that raises an exception
   is recorded as failed (key and message in :attr:`RunSummary.failed`) and not retried; the other tasks
   go on. A rerun tries failed tasks again.
@@ -456,6 +457,15 @@ class ResultStore:
         """
         return self._write_text(task.key, self.encode(task, result, wall_seconds=wall_seconds))
 
+    def _clean_attempt(self, key: str) -> bool:
+        """Remove the temporary files and marker of a dead attempt at ``key``; whether it was running."""
+        marker = self._marker(key)
+        was_running = marker.exists()
+        for path in [marker, *self.directory.glob(f".{key}.json.*.tmp")]:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return was_running
+
     def clean(self) -> int:
         """Remove temporary files and run markers left by attempts that died; return how many."""
         if not self.directory.is_dir():
@@ -654,6 +664,7 @@ def run_tasks(
         else:
             with _dask_client(spec, retries) as client:
                 _run_dask(client, function, todo, store, retries, tally)
+        store.clean()  # temporary files of attempts lost with a worker during this run
     summary = RunSummary(
         n_tasks=len(tasks),
         n_skipped=n_skipped,
@@ -739,9 +750,7 @@ def _run_local(
             charge(task, f"error running the task ({message})")
         running, waiting = [], []
         for task in broken:
-            was_running = store._marker(task.key).exists()
-            with contextlib.suppress(FileNotFoundError):
-                store._marker(task.key).unlink()
+            was_running = store._clean_attempt(task.key)  # the pool's processes are all gone now
             if tally.stored(task):
                 tally.finished(task)  # the worker died after writing the result
             elif was_running:
@@ -780,7 +789,8 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def _slurm_cluster(spec: ExecutorSpec, *, dashboard: bool = True) -> Any:
+def _slurm_cluster(spec: ExecutorSpec, *, dashboard_port: bool = True) -> Any:
+    """The SLURMCluster of ``spec``; without ``dashboard_port`` its dashboard takes any free port."""
     if spec.kind != "slurm":
         raise ConfigError(f"a SLURM cluster needs an executor of kind 'slurm', not {spec.kind!r}")
     _import_distributed()
@@ -797,7 +807,7 @@ def _slurm_cluster(spec: ExecutorSpec, *, dashboard: bool = True) -> Any:
         walltime=spec.walltime,
         job_extra_directives=list(spec.job_extra_directives),
         job_name="bumphunt",
-        scheduler_options={} if dashboard else {"dashboard": False},
+        scheduler_options={} if dashboard_port else {"dashboard_address": ":0"},
     )
 
 
@@ -815,7 +825,7 @@ def slurm_job_script(spec: ExecutorSpec) -> str:
     DependencyError
         If Dask distributed or dask-jobqueue is not installed.
     """
-    cluster = _slurm_cluster(spec, dashboard=False)
+    cluster = _slurm_cluster(spec, dashboard_port=False)
     try:
         return str(cluster.job_script())
     finally:
