@@ -119,7 +119,9 @@ def test_run_writes_the_results_directory(small_config, tmp_path, capsys):
     assert summary["schema"] == "bumphunt.summary" and summary["schema_version"] == 1
     assert summary["config"]["output"]["directory"] == str(out)
     assert summary["provenance"]["injection"]["s_over_b"] == 0.25
-    assert "pythia_settings" in summary["provenance"]  # generator provenance carried to the results
+    generator = summary["provenance"]["file_provenance"]  # carried from the generated file to the results
+    assert generator["command"].startswith("bumphunt generate dijet --process qcd")
+    assert generator["seed"] == 1001 and "pythia_settings" in generator
     html = (out / "report.html").read_text()
     pngs = sorted(p.name for p in (out / "plots").iterdir())
     assert pngs == ["roc_sic.png", "scan.png", "significance_vs_efficiency.png", "spectrum_all.png",

@@ -431,6 +431,75 @@ def demo_command(output: str, overwrite: bool) -> None:
     _run_and_write(demo_config(output, overwrite=overwrite), title="bumphunt demo")
 
 
+@cli.command("ensemble")
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask", "slurm"]),
+    default=None,
+    help="Where the pseudo-experiments run [default: ensemble.executor.kind of CONFIG].",
+)
+@click.option("--workers", type=int, default=None, help="Worker processes (local, Dask LocalCluster).")
+@click.option(
+    "--address", default=None, help="Address of a running Dask scheduler (implies --executor dask)."
+)
+@click.option("--slurm-script", is_flag=True, help="Print the SLURM job script of the workers and exit.")
+def ensemble_command(
+    config_path: str, executor: str | None, workers: int | None, address: str | None, slurm_script: bool
+) -> None:
+    """Run the pseudo-experiments of CONFIG: background-only bootstraps and signal injections.
+
+    Each pseudo-experiment is the whole search on a resampled dataset, with its own seed and result
+    file; a rerun skips finished ones, so an interrupted ensemble resumes where it stopped.
+    """
+    from bumphunt.config import load_config
+    from bumphunt.ensemble import ensemble_directory, executor_spec, run_ensemble, write_ensemble_outputs
+    from bumphunt.executors import slurm_job_script
+
+    config = load_config(config_path)
+    update: dict[str, Any] = {}
+    if executor is not None:
+        update["kind"] = executor
+    if address is not None:
+        update.update(kind="dask", address=address)
+    if workers is not None:
+        update["n_workers"] = workers
+    spec_config = config.ensemble.executor.model_copy(update=update)
+    if slurm_script:
+        click.echo(slurm_job_script(executor_spec(spec_config.model_copy(update={"kind": "slurm"}))))
+        return
+    progress = _progress("exp")
+    task = progress.add_task("pseudo-experiments", total=None)
+    with progress:
+        run, summary = run_ensemble(
+            config,
+            executor=spec_config,
+            progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
+    folder = ensemble_directory(config)
+    write_ensemble_outputs(summary, folder)
+    table = Table(title=f"bumphunt ensemble {config_path}: {config.name}")
+    for column in ("S/B", "experiments", "max local Z: median [68 %]", "Z at the signal: median [68 %]"):
+        table.add_column(column, justify="right")
+    for point in summary["points"]:
+        z, ref = point["max_local_z"], point["z_at_reference"]
+        table.add_row(
+            "background only" if point["s_over_b"] == 0 else f"{point['s_over_b']:g}",
+            str(z["n"]),
+            f"{z['median']:.2f} [{z['low']:.2f}, {z['high']:.2f}]",
+            "-" if ref is None else f"{ref['median']:.2f} [{ref['low']:.2f}, {ref['high']:.2f}]",
+        )
+    Console().print(table)
+    Console().print(
+        f"{run.n_run} run, {run.n_skipped} already done, {run.n_failed} failed, {run.n_retried} retried "
+        f"on {run.executor} in {run.wall_seconds:.0f} s; results in {folder}"
+    )
+    for failure in run.failed:
+        Console().print(f"failed {failure.key}: {failure.message}")
+    if run.failed:
+        raise click.exceptions.Exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status.
 

@@ -49,6 +49,7 @@ __all__ = [
     "check_windows",
     "inject_signal",
     "load_data",
+    "load_sample",
     "read_events",
     "run_search",
 ]
@@ -220,11 +221,25 @@ def inject_signal(
     return events, record
 
 
+def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool = True) -> EventSet:
+    """Read one sample as the data settings say (format, key, columns), with their features and range.
+
+    ``what`` names the setting the path came from, for error messages (e.g. ``"data.background"``).
+    """
+    events = read_events(
+        path,
+        format=data.format,
+        key=data.key,
+        mass_column=data.mass_column,
+        label_column=data.label_column if labels else None,
+    )
+    return _select(events, data, what)
+
+
 def load_data(config: SearchConfig) -> LoadedData:
     """Read the data (and background sample), keep features and mass range, inject signal."""
     data = config.data
-    read = {"format": data.format, "key": data.key, "mass_column": data.mass_column}
-    events = _select(read_events(data.path, label_column=data.label_column, **read), data, "data.path")
+    events = load_sample(data, data.path, "data.path")
     injection = None
     if data.injection is not None:
         inj = data.injection
@@ -232,13 +247,13 @@ def load_data(config: SearchConfig) -> LoadedData:
             raise DataFormatError(
                 f"data.path {events.source}: holds signal events (label 1); inject only into background"
             )
-        signal = _select(read_events(inj.signal, label_column=data.label_column, **read), data, "signal")
+        signal = load_sample(data, inj.signal, "data.injection.signal")
         sr = inj.sr if inj.sr is not None else config.windows.sr
         assert sr is not None  # the configuration validator guarantees it
         events, injection = inject_signal(events, signal, s_over_b=inj.s_over_b, sr=sr, seed=inj.seed)
     background = None
     if data.background is not None:
-        background = _select(read_events(data.background, **read), data, "data.background")
+        background = load_sample(data, data.background, "data.background", labels=False)
     if config.method.name == "supervised" and events.label is None:
         raise ConfigError(
             f"method 'supervised' needs truth labels; {events.source} has none "
