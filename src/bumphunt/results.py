@@ -105,7 +105,6 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
 
     figures: dict[str, tuple[Figure, str]] = {}
     best = result.best
-    label = "m_jj [GeV]"
     if len(result.windows) > 1:
         windows = summary["windows"]
         centers = [0.5 * (w["sr"][0] + w["sr"][1]) for w in windows]
@@ -143,7 +142,6 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
                 w.window,
                 title=f"{w.window.label}",
                 selection_label=f"SB efficiency {point.efficiency:g}",
-                xlabel=label,
             ),
             f"Mass spectrum in the best window {caption} (SB efficiency {point.efficiency:g}), the "
             f"{fit.shape.name} fit to the sidebands interpolated under the shaded SR, and the pulls.",

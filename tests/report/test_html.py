@@ -163,3 +163,12 @@ def test_save_figure_writes_png(tmp_path: Path) -> None:
     image = mpimg.imread(out)
     assert image.shape[:2] == (100, 150)
     assert sorted(p.name for p in out.parent.iterdir()) == ["a.png"]
+
+
+def test_global_significance_without_any_toy_above_is_shown_as_a_bound(summary: dict[str, Any]) -> None:
+    summary = {**summary, "global": {"z": 2.58, "z_is_lower_limit": True, "p_value": 0.0, "n_toys": 200}}
+    text = render_report(summary, {})
+    box = text[text.index('<section class="summary">') : text.index("</section>")]
+    assert "\u2265 2.58\u2009\u03c3" in box
+    assert "p &lt; 5.00e-03: no pseudo-experiment reached the observed value" in box
+    assert "p = 0.00e+00" not in box

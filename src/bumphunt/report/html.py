@@ -300,7 +300,12 @@ def _summary_box(summary: Mapping[str, Any], windows: Sequence[Mapping[str, Any]
     rows.append(("Local significance", local))
     glob = _mapping(summary.get("global"))
     if glob:
+        bound = ""
         details = [f"p = {_p(glob.get('p_value'))}"]
+        if glob.get("z_is_lower_limit") and glob.get("n_toys"):
+            # no pseudo-experiment reached the observed value: only a bound is known
+            bound = "≥ "
+            details = [f"p < {_p(1.0 / glob['n_toys'])}: no pseudo-experiment reached the observed value"]
         if glob.get("n_toys") is not None:
             details.append(f"{_count(glob['n_toys'])} pseudo-experiments")
         if glob.get("method"):
@@ -308,7 +313,7 @@ def _summary_box(summary: Mapping[str, Any], windows: Sequence[Mapping[str, Any]
         rows.append(
             (
                 "Global significance",
-                f'<span class="z">{_e(_z(glob.get("z")))}</span> ({_e(", ".join(details))})',
+                f'<span class="z">{_e(bound + _z(glob.get("z")))}</span> ({_e(", ".join(details))})',
             )
         )
     else:
