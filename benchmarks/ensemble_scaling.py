@@ -123,11 +123,27 @@ def main() -> None:
     parser.add_argument("--function", default="ensemble_scaling:null_toy", help="task function module:name")
     parser.add_argument("--params", default=None, help="JSON parameters of each task (default: null toy)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="search YAML: run its real pseudo-experiments (bumphunt.ensemble, background bootstraps)",
+    )
     args = parser.parse_args()
 
-    function = load_function(args.function)
-    params = json.loads(args.params) if args.params is not None else NULL_TOY
-    tasks = [Task(f"toy-{i:05d}", seed, params) for i, seed in enumerate(spawn_seeds(args.seed, args.tasks))]
+    if args.config is not None:
+        from bumphunt.config import load_config
+        from bumphunt.ensemble import ensemble_tasks, run_pseudo_experiment
+
+        config = load_config(args.config)
+        ensemble = config.ensemble.model_copy(update={"n_background": args.tasks, "n_per_point": 0})
+        tasks = ensemble_tasks(config.model_copy(update={"ensemble": ensemble}))
+        function: Callable[[Task], dict[str, Any]] = run_pseudo_experiment
+        args.function = f"bumphunt.ensemble:run_pseudo_experiment on {args.config}"
+    else:
+        function = load_function(args.function)
+        params = json.loads(args.params) if args.params is not None else NULL_TOY
+        seeds = spawn_seeds(args.seed, args.tasks)
+        tasks = [Task(f"toy-{i:05d}", seed, params) for i, seed in enumerate(seeds)]
     print(f"{args.tasks} pseudo-experiments of {args.function}, {os.cpu_count()} CPU cores")
     reference = reference_rate(function, tasks)
     print(f"reference: plain loop in this process : {reference:8.1f} toys/min "
