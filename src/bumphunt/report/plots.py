@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -524,6 +524,32 @@ def roc_sic_figure(
     return fig
 
 
+def _mark_best_and_failed(
+    ax: Axes,
+    x: np.ndarray,
+    z: np.ndarray,
+    ok: np.ndarray,
+    bad: np.ndarray,
+    best_label: Callable[[int], str],
+) -> None:
+    """A star on the largest significance among ``ok`` points, crosses at Z = 0 for ``bad`` ones."""
+    if np.any(ok):
+        best = int(np.flatnonzero(ok)[np.argmax(z[ok])])
+        ax.plot(x[best], z[best], "*", color=COLORS[2], ms=22, zorder=5, label=best_label(best), gid="best")
+    if np.any(bad):
+        ax.plot(
+            x[bad],
+            np.zeros(int(bad.sum())),
+            "x",
+            color=_GREY,
+            ms=12,
+            mew=2.5,
+            clip_on=False,
+            label="Failed",
+            gid="failed",
+        )
+
+
 def significance_vs_efficiency_figure(
     efficiencies: npt.ArrayLike,
     z: npt.ArrayLike,
@@ -581,30 +607,9 @@ def significance_vs_efficiency_figure(
             label=label or "Local significance",
             gid="z",
         )
-        if np.any(ok):
-            best = int(np.flatnonzero(ok)[np.argmax(zz[ok])])
-            ax.plot(
-                eff[best],
-                zz[best],
-                "*",
-                color=COLORS[2],
-                ms=22,
-                zorder=5,
-                label=f"Best: {zz[best]:.2f}$\\sigma$ at {100 * eff[best]:g} %",
-                gid="best",
-            )
-        if np.any(bad):
-            ax.plot(
-                eff[bad],
-                np.zeros(int(bad.sum())),
-                "x",
-                color=_GREY,
-                ms=12,
-                mew=2.5,
-                clip_on=False,
-                label="Failed",
-                gid="failed",
-            )
+        _mark_best_and_failed(
+            ax, eff, zz, ok, bad, lambda i: f"Best: {zz[i]:.2f}$\\sigma$ at {100 * eff[i]:g} %"
+        )
         ax.set_xscale("log")
         ax.set_xlim(min(1.5, 1.6 * float(eff.max())), float(eff.min()) / 1.6)  # inverted: tighter right
         ax.set_ylim(0, top)
@@ -683,30 +688,9 @@ def scan_figure(
             label="Local significance per window",
         )
         line.lines[0].set_gid("local-z")
-        if np.any(ok):
-            best = int(np.flatnonzero(ok)[np.argmax(zz[ok])])
-            ax.plot(
-                centers[best],
-                zz[best],
-                "*",
-                color=COLORS[2],
-                ms=22,
-                zorder=5,
-                label=f"Best window: {centers[best]:g} GeV, {zz[best]:.2f}$\\sigma$",
-                gid="best",
-            )
-        if np.any(bad):
-            ax.plot(
-                centers[bad],
-                np.zeros(int(bad.sum())),
-                "x",
-                color=_GREY,
-                ms=12,
-                mew=2.5,
-                clip_on=False,
-                label="Failed",
-                gid="failed",
-            )
+        _mark_best_and_failed(
+            ax, centers, zz, ok, bad, lambda i: f"Best window: {centers[i]:g} GeV, {zz[i]:.2f}$\\sigma$"
+        )
         if truth_mass is not None:
             ax.axvline(
                 truth_mass,
