@@ -132,3 +132,17 @@ def test_run_writes_the_results_directory(small_config, tmp_path, capsys):
     scores = pd.read_parquet(out / "scores.parquet")
     assert set(scores.columns) == {"window", "mass", "region", "score", "label"}
     assert scores["window"].nunique() == 2
+
+
+@pytest.mark.slow
+def test_demo_finds_the_injected_signal(tmp_path, capsys):
+    """The full demo (minutes on 2 cores): the excess is in the window of the injected W'."""
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "the excess window contains the signal mass: yes" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    best = summary["windows"][summary["best_window"]]
+    assert best["sr"][0] <= 3500 < best["sr"][1]
+    assert summary["local_z"] > 3
+    assert summary["timing"]["total_s"] < 600
