@@ -131,3 +131,19 @@ def test_cli_slurm_script_comes_from_the_config(small_config, tmp_path, capsys):
     for line in (f"#SBATCH {e}" for e in expected):
         assert line in script
     assert "--mem=" in script and "dask_worker" in script
+
+
+def test_cli_ensemble_prints_the_bands_writes_the_plot_and_resumes(small_config, tmp_path, capsys):
+    config = ensemble_config(small_config, tmp_path, n_background=2, n_per_point=1)
+    path = tmp_path / "search.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["ensemble", str(path), "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "background only" in printed and "0.3" in printed
+    assert "3 run, 0 already done, 0 failed" in printed
+    folder = ensemble_directory(parse_config(config))
+    summary = json.loads((folder / "ensemble.json").read_text())
+    assert [p["s_over_b"] for p in summary["points"]] == [0.0, 0.3]
+    assert (folder / "ensemble.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["ensemble", str(path), "--workers", "2"]) == 0
+    assert "0 run, 3 already done, 0 failed" in capsys.readouterr().out
