@@ -374,10 +374,13 @@ def _verdict(summary: dict[str, Any]) -> str:
     ]
     g = summary.get("global")
     if g is not None:
-        bound = ">= " if g["z_is_lower_limit"] else ""
+        if g["z_is_lower_limit"]:
+            value = f">= {g['z']:.2f} sigma (p < {1 / g['n_toys']:.3g}: no toy reached the observed value)"
+        else:
+            value = f"{g['z']:.2f} sigma (p = {g['p_value']:.3g})"
         lines.append(
             f"Global significance (look-elsewhere over {len(summary['windows'])} windows and the "
-            f"efficiencies, {g['n_toys']} toys): {bound}{g['z']:.2f} sigma (p = {g['p_value']:.3g})"
+            f"efficiencies, {g['n_toys']} background-only toys): {value}"
         )
     truth = summary.get("truth")
     if truth is not None:
