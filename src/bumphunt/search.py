@@ -438,7 +438,7 @@ class WindowResult:
             out["auc"] = auc(scores, labels)
             try:
                 out["max_sic"] = max_sic(scores, labels)
-            except Exception as err:  # too few background events for the SIC floor
+            except ConfigError as err:  # fewer background events than the SIC floor
                 logger.info("max SIC undefined in %s: %s", self.window.label, err)
         return out
 
@@ -683,9 +683,9 @@ def run_search(
             scores = window_scores(detector, inside, window, data.background)
             scan = selection_scan(inside.mass, scores, window, **selection)
             status, message = "ok", ""
-        except (ConfigError, DataFormatError):
+        except ConfigError:
             raise
-        except BumphuntError as err:  # too few events or a failed fit in one window does not stop the scan
+        except BumphuntError as err:  # too few events, no signal label, a failed fit: this window only
             logger.warning("window %s failed: %s", window.label, err)
             scores, scan, status, message = None, None, "failed", str(err)
         results.append(
