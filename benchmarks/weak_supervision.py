@@ -16,7 +16,7 @@ the fit. The table gives the median and the 68 % band (16th-84th percentiles) ov
 Usage:
   python benchmarks/weak_supervision.py --qcd qcd.h5 --extra-qcd qcd_extra.h5 --signal wprime.h5 \
       [--s-over-b 0 0.01 0.02 0.05] [--seeds 3] [--methods supervised iad cathode cwola]
-      [--members 10] [--flow-kind nsf] [--flow-epochs 100] [--flow-patience 10]
+      [--members 10] [--flow-kind maf] [--flow-epochs 100] [--flow-patience 10]
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--sideband-width", type=float, default=400.0, help="GeV on each side")
     parser.add_argument("--members", type=int, default=10, help="boosted-tree ensemble size")
     parser.add_argument("--flow-epochs", type=int, default=100)
-    parser.add_argument("--flow-kind", choices=["nsf", "maf"], default="nsf")
+    parser.add_argument("--flow-kind", choices=["maf", "nsf"], default="maf")
     parser.add_argument("--flow-patience", type=int, default=10)
     parser.add_argument("--min-background", type=int, default=50)
     parser.add_argument("--split-seed", type=int, default=2024)

@@ -179,7 +179,9 @@ class ClassifierConfig(_Model):
 class FlowConfig(_Model):
     """Conditional normalizing flow of CATHODE (zuko)."""
 
-    kind: Literal["nsf", "maf"] = Field(default="nsf", description="Neural spline or masked affine flow.")
+    kind: Literal["maf", "nsf"] = Field(
+        default="maf", description="Masked affine autoregressive flow (as in CATHODE) or neural spline flow."
+    )
     transforms: int = Field(default=4, ge=1, description="Number of autoregressive transforms.")
     hidden_features: tuple[int, ...] = Field(default=(64, 64), min_length=1, description="Hidden widths.")
     bins: int = Field(default=8, ge=2, description="Spline bins (nsf).")
@@ -430,7 +432,7 @@ method:
   name: cathode          # cathode | cwola | iad | supervised
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
-  flow: {kind: nsf, max_epochs: 100, patience: 10}
+  flow: {kind: maf, max_epochs: 100, patience: 10}   # maf | nsf
   oversampling: 4
   seed: 0
 

@@ -68,7 +68,9 @@ class ConditionalFlow(BaseEstimator):
     ----------
     kind
         ``"maf"`` (zuko ``MAF``: affine autoregressive transforms) or ``"nsf"`` (zuko ``NSF``:
-        monotonic rational-quadratic splines with ``bins`` bins).
+        monotonic rational-quadratic splines with ``bins`` bins). The default is MAF, as in CATHODE: on
+        the dijet features of generated QCD events it reached a lower validation loss than NSF (5.298
+        against 5.309-5.312 on 30k sideband events) at a third of the time per epoch.
     transforms
         Number of autoregressive transforms; successive ones alternate the feature order.
     hidden_features
@@ -108,7 +110,7 @@ class ConditionalFlow(BaseEstimator):
 
     def __init__(
         self,
-        kind: FlowKind = "nsf",
+        kind: FlowKind = "maf",
         *,
         transforms: int = 4,
         hidden_features: Sequence[int] = (64, 64),
