@@ -120,10 +120,16 @@ def run_pseudo_experiment(task: Task) -> dict[str, Any]:
     and the one of the window whose SR holds the centre of the reference SR (the injected signal).
     """
     import torch
-
-    from bumphunt.search import LoadedData, inject_signal, load_data, load_sample, run_search
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)  # one core per worker: the executor runs one task per core
+    with threadpool_limits(limits=1):  # OpenMP/BLAS of the boosted trees too
+        return _pseudo_experiment(task)
+
+
+def _pseudo_experiment(task: Task) -> dict[str, Any]:
+    from bumphunt.search import LoadedData, inject_signal, load_data, load_sample, run_search
+
     config = parse_config(task.params["config"], f"task {task.key}")
     rng = np.random.default_rng(task.seed)
     injection = config.data.injection
