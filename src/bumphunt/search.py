@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +73,14 @@ def read_events(
     key: str | None = None,
     mass_column: str = "mjj",
     label_column: str | None = None,
+    features: Sequence[str] | None = None,
 ) -> EventSet:
     """Read an event file in one of the formats of :class:`~bumphunt.config.DataConfig`.
 
     ``auto`` takes a Parquet file written by bumphunt as ``eventset``, an HDF5 file with the LHCO jet
-    columns as ``lhco`` and anything else as ``table``.
+    columns as ``lhco`` and anything else as ``table``. ``features`` names the columns a ``table``
+    reads (default: every numeric column but the mass and label); the other formats build or store
+    their features.
 
     Raises
     ------
@@ -94,10 +97,6 @@ def read_events(
     elif format == "eventset":
         events = EventSet.from_parquet(path)
     elif format == "table":
-        from bumphunt.io.table import read_table_frame
-
-        frame = read_table_frame(path, key=key)
-        features = [c for c in frame.columns if c not in (mass_column, label_column)]
         events = read_table(path, mass=mass_column, features=features, label=label_column, key=key)
     else:
         raise ConfigError(f"data.format must be auto, lhco, eventset or table, got {format!r}")
@@ -125,9 +124,7 @@ def _sniff_format(path: Path, key: str | None) -> str:
         from bumphunt.io.lhco import FEATURE_COLUMNS
 
         with open_hdf_store(path, key, "an LHCO features file or a pandas table") as (store, key):
-            columns = store.get_storer(key).non_index_axes[0][1] if store.get_storer(key).is_table else None
-            if columns is None:
-                columns = list(store.select(key, stop=1).columns)
+            columns = list(store.select(key, start=0, stop=1).columns)
         return "lhco" if set(FEATURE_COLUMNS[:4]) <= set(columns) else "table"
     return "table"
 
@@ -232,6 +229,7 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
         key=data.key,
         mass_column=data.mass_column,
         label_column=data.label_column if labels else None,
+        features=data.features,
     )
     return _select(events, data, what)
 
