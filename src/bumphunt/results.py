@@ -105,19 +105,11 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
 
     figures: dict[str, tuple[Figure, str]] = {}
     best = result.best
-    if len(result.windows) > 1:
-        windows = summary["windows"]
-        centers = [0.5 * (w["sr"][0] + w["sr"][1]) for w in windows]
-        truth = summary.get("truth") or {}
+    from_summary = plots.summary_figures(summary)  # scan and significance-vs-efficiency of the best window
+    if "scan" in from_summary:
         g = summary.get("global") or {}
         figures["scan"] = (
-            plots.scan_figure(
-                centers,
-                [w["local_z"] for w in windows],
-                sr_widths=[w["sr"][1] - w["sr"][0] for w in windows],
-                truth_mass=truth.get("signal_mass"),
-                global_z=g.get("z"),
-            ),
+            from_summary["scan"],
             "Local significance (largest over the selection efficiencies) against the SR centre of each "
             "window" + (f"; global significance {g['z']:.2f} sigma." if g else "."),
         )
@@ -146,15 +138,11 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
             f"Mass spectrum in the best window {caption} (SB efficiency {point.efficiency:g}), the "
             f"{fit.shape.name} fit to the sidebands interpolated under the shaded SR, and the pulls.",
         )
-    efficiencies = [p.efficiency for p in w.scan.points]
-    figures["significance_vs_efficiency"] = (
-        plots.significance_vs_efficiency_figure(
-            efficiencies,
-            [p.z for p in w.scan.points],
-            failed=[p.status != "ok" for p in w.scan.points],
-        ),
-        f"Local significance in {w.window.label} against the sideband efficiency of the score cut.",
-    )
+    if "significance_vs_efficiency" in from_summary:
+        figures["significance_vs_efficiency"] = (
+            from_summary["significance_vs_efficiency"],
+            f"Local significance in {w.window.label} against the sideband efficiency of the score cut.",
+        )
     if w.labels is not None and w.scores is not None:
         in_sr = w.window.in_sr(w.mass)
         labels = w.labels[in_sr]
