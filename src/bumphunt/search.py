@@ -359,23 +359,14 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
 def window_scores(detector: Any, events: EventSet, window: Window, background: EventSet | None) -> np.ndarray:
     """Train ``detector`` in ``window`` and score every event of ``events`` inside it.
 
-    SR events get out-of-fold scores; sideband events get scores from models that never saw them
-    (CWoLa and CATHODE through their ``window_scores``, the IAD and supervised detectors, which do not
-    train on the sidebands, through ``score``).
+    SR events get out-of-fold scores; sideband events get scores of one fold model that never saw them
+    (the detectors' ``window_scores``), so SR and sideband scores are alike for background.
     """
     if background is not None:
         detector.fit(events, window, background=background)
     else:
         detector.fit(events, window)
-    if hasattr(detector, "window_scores"):
-        return detector.window_scores(events, window)
-    in_sr, in_sb = window.in_sr(events.mass), window.in_sb(events.mass)
-    inside = in_sr | in_sb
-    scores = np.empty(int(inside.sum()))
-    scores[in_sr[inside]] = detector.scores_
-    if np.any(in_sb):
-        scores[~in_sr[inside]] = detector.score(events.take(in_sb))
-    return scores
+    return detector.window_scores(events, window)
 
 
 # -------------------------------------------------------------------------------------- results

@@ -51,7 +51,7 @@ __all__ = ["BackgroundCheck", "CWoLa", "Cathode", "IdealizedAD", "Supervised"]
 logger = logging.getLogger(__name__)
 
 # Indices of the seeds spawned from a detector's seed; shared by all detectors so that they agree.
-_SR_FOLDS, _REFERENCE_FOLDS, _CLASSIFIER, _FLOW, _MASSES, _SAMPLES, _CHECK = range(7)
+_SR_FOLDS, _REFERENCE_FOLDS, _CLASSIFIER, _FLOW, _MASSES, _SAMPLES, _CHECK, _SIDEBAND_FOLDS = range(8)
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class _Detector(BaseEstimator):
         self.progress = progress
 
     def _seeds(self) -> list[int]:
-        return child_seeds(self.seed, 7)
+        return child_seeds(self.seed, 8)
 
     def _feature_names(self, events: EventSet) -> tuple[str, ...]:
         names = tuple(events.feature_names if self.features is None else self.features)
@@ -159,20 +159,23 @@ class _Detector(BaseEstimator):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(events, window) first")
         return self.kfold_.predict_proba(events.with_features(self.feature_names_).features)[:, 1]
 
-
-class _DataDrivenDetector(_Detector):
-    """A detector that needs nothing but the data: it can serve the sliding-window search."""
-
     def _sideband_scores(self, sidebands: EventSet) -> np.ndarray:
-        """Scores of the window's sideband events from models that did not train on them."""
-        return self.score(sidebands)
+        """Scores of the window's sideband events, each from one fold model that never saw it.
+
+        Every sideband event is given a random fold (seeded) and scored by that fold's model alone, the
+        way each SR event gets its out-of-fold score: the average of all fold models varies less from
+        event to event, so a cut set on averaged sideband scores would keep a larger fraction of the SR
+        than of the sidebands even with no signal (issue 11).
+        """
+        folds = assign_folds(len(sidebands), self.n_folds, self._seeds()[_SIDEBAND_FOLDS])
+        return self.kfold_.fold_scores(sidebands.with_features(self.feature_names_).features, folds)
 
     def window_scores(self, events: EventSet, window: Window) -> np.ndarray:
         """Score of every event of ``events`` inside ``window`` (SR or a sideband), in their order.
 
         Call after :meth:`fit` on the same ``events`` and ``window``: SR events get their out-of-fold
-        ``scores_`` and sideband events scores of classifiers that never saw them, so a cut at fixed
-        sideband efficiency is unbiased.
+        ``scores_`` and sideband events scores of one fold classifier that never saw them (see
+        :meth:`_sideband_scores`), so that SR and sideband scores are alike for background.
         """
         if not hasattr(self, "scores_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted; call fit(events, window) first")
@@ -189,6 +192,10 @@ class _DataDrivenDetector(_Detector):
         if np.any(in_sb):
             scores[~sr_rows] = self._sideband_scores(events.take(in_sb))
         return scores
+
+
+class _DataDrivenDetector(_Detector):
+    """A detector that needs nothing but the data: it can serve the sliding-window search."""
 
     def fit_score(self, mass: np.ndarray, features: np.ndarray, window: Window) -> np.ndarray:
         """Fit on the events of one window and score them all: the sliding-window search's protocol.

@@ -150,3 +150,34 @@ class KFoldClassifier(BaseEstimator):
             raise NotFittedError("KFoldClassifier is not fitted; call fit(X, y, folds=...) first")
         matrix = as_matrix(X)
         return np.mean([model.predict_proba(matrix) for model in self.models_], axis=0)
+
+    def fold_scores(self, X: npt.ArrayLike, folds: npt.ArrayLike) -> np.ndarray:
+        """Probability of class 1 of each event from the one model of its fold, shape ``(n_events,)``.
+
+        Events not used in training, scored like the out-of-fold training events: each by a single fold
+        model (``models_[folds[i]]``), not by the average of all. An average of ``n_folds`` models varies
+        less from event to event than one model, so a cut set on averaged scores keeps a different
+        fraction of events than the same cut on out-of-fold scores; scores compared with
+        ``oof_scores_`` (e.g. sideband events against signal-region events) must come from here.
+
+        Parameters
+        ----------
+        X
+            Features ``(n_events, n_features)``.
+        folds
+            Model index of each event, integers ``0 .. n_folds - 1`` (see :func:`assign_folds`).
+        """
+        if not hasattr(self, "models_"):
+            raise NotFittedError("KFoldClassifier is not fitted; call fit(X, y, folds=...) first")
+        matrix = as_matrix(X)
+        index = np.asarray(folds)
+        if index.shape != (len(matrix),) or index.dtype.kind not in "iu":
+            raise DataFormatError(f"folds must be integers of shape ({len(matrix)},), got {index.shape}")
+        if len(index) and (index.min() < 0 or index.max() >= len(self.models_)):
+            raise DataFormatError(f"folds must lie in 0 .. {len(self.models_) - 1}")
+        scores = np.empty(len(matrix))
+        for k, model in enumerate(self.models_):
+            rows = index == k
+            if np.any(rows):
+                scores[rows] = model.predict_proba(matrix[rows])[:, 1]
+        return scores

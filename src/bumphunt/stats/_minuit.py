@@ -1,27 +1,48 @@
-"""Shared machinery of the binned likelihood fits: iminuit cost, preconditioning, convergence checks."""
+"""Shared machinery of the binned likelihood fits: the Poisson cost, preconditioning, convergence checks.
+
+The cost is the Baker-Cousins likelihood chi2 of a histogram, ``2 sum_b [mu_b - n_b + n_b ln(n_b / mu_b)]``
+over the fitted bins (the extended binned likelihood of iminuit's
+:class:`~iminuit.cost.ExtendedBinnedNLL`, the same numbers), with weighted counts treated as scaled
+Poisson (Bohm and Zech). It is written here, not taken from iminuit, because the fits run many thousands
+of times in a search (every window, efficiency and look-elsewhere toy): the model's basis is computed
+once per histogram (:meth:`~bumphunt.stats.shapes.Shape.binned`) and MIGRAD gets the exact gradient, which
+makes a fit about ten times cheaper than a generic cost with numerical derivatives.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import math
-from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from iminuit import Minuit
-from iminuit.cost import ExtendedBinnedNLL
 
 from bumphunt.errors import FitError
 
-__all__ = ["Minimum", "binned_cost", "minimize"]
+__all__ = ["BinnedPoissonCost", "Minimum", "minimize"]
 
 logger = logging.getLogger(__name__)
 
 _TINY = 1e-300  # floor of a bin expectation inside the fit: keeps the log finite, forbids mu <= 0
 
-PerBin = Callable[[np.ndarray, np.ndarray], np.ndarray]
-"""A function of ``(edges, params)`` giving the expected events per bin."""
+
+class BinnedModel(Protocol):
+    """Expected events per bin of a histogram as a function of the parameters ``theta``."""
+
+    def expected(self, theta: np.ndarray) -> np.ndarray:
+        """``mu``, shape ``(n_bins,)``."""
+        ...
+
+    def expected_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mu, d mu / d theta)``, shapes ``(n_bins,)`` and ``(n_bins, n_params)``."""
+        ...
+
+    def curvature(self, theta: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        """``sum_b coefficients_b d2 mu_b / d theta2``, shape ``(n_params, n_params)``."""
+        ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,28 +55,68 @@ class Minimum:
     n_calls: int
 
 
-def binned_cost(
-    counts: np.ndarray, edges: np.ndarray, per_bin: PerBin, fitted: np.ndarray
-) -> ExtendedBinnedNLL:
-    """iminuit's extended binned likelihood of ``per_bin`` on the ``fitted`` bins.
+class BinnedPoissonCost:
+    """Baker-Cousins chi2 of a histogram and a model of its expected counts, with the exact gradient.
 
-    Bin expectations are floored at a tiny positive number, so a trial point with a negative expectation
-    costs a lot instead of producing an undefined logarithm.
+    Parameters
+    ----------
+    counts
+        Events per bin ``(n,)``, or ``(n, 2)`` with sum of weights and sum of squared weights (scaled
+        Poisson: counts and expectations are multiplied by ``sumw / sumw2`` per bin; empty bins take
+        the median factor of the filled ones, as iminuit does).
+    model
+        The expected counts on all ``n`` bins, with their first and second derivatives.
+    fitted
+        Boolean mask of the bins in the cost.
     """
 
-    def scaled_cdf(xe: np.ndarray, *params: float) -> np.ndarray:
-        mu = np.maximum(per_bin(xe, np.asarray(params)), _TINY)
-        return np.concatenate([[0.0], np.cumsum(mu)])
+    errordef = Minuit.LEAST_SQUARES
 
-    cost = ExtendedBinnedNLL(counts, edges, scaled_cdf)
-    cost.mask = fitted
-    return cost
+    def __init__(self, counts: npt.ArrayLike, model: BinnedModel, fitted: npt.ArrayLike) -> None:
+        c = np.asarray(counts, dtype=np.float64)
+        self.fitted = np.asarray(fitted, dtype=bool)
+        if c.ndim == 2:
+            sumw, sumw2 = c[self.fitted, 0], c[self.fitted, 1]
+            filled = sumw2 > 0
+            scale = np.ones_like(sumw)
+            scale[filled] = np.abs(sumw[filled]) / sumw2[filled]
+            # empty bins take the median scale of the filled ones (iminuit's choice)
+            scale[~filled] = np.median(scale[filled]) if np.any(filled) else 1.0
+            self._n, self._scale = sumw * scale, scale
+        else:
+            self._n, self._scale = c[self.fitted], np.ones(int(self.fitted.sum()))
+        self._model = model
+        # n ln n - n: the constant part, so that the cost is the chi2 itself (0 for a perfect fit)
+        positive = self._n > 0
+        self._constant = float(np.sum(self._n[positive] * np.log(self._n[positive]) - self._n[positive]))
+
+    def expected(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected counts and their Jacobian on the fitted bins (scaled for weighted counts)."""
+        mu, jac = self._model.expected_and_jacobian(theta)
+        return mu[self.fitted] * self._scale, jac[self.fitted] * self._scale[:, None]
+
+    def __call__(self, theta: np.ndarray) -> float:
+        mu = np.maximum(self._model.expected(theta)[self.fitted] * self._scale, _TINY)
+        return 2.0 * (float(np.sum(mu - self._n * np.log(mu))) + self._constant)
+
+    def gradient(self, theta: np.ndarray) -> np.ndarray:
+        """Derivatives of the cost with respect to ``theta``."""
+        mu, jac = self.expected(theta)
+        return 2.0 * ((1.0 - self._n / np.maximum(mu, _TINY)) @ jac)
+
+    def hessian(self, theta: np.ndarray) -> np.ndarray:
+        """Second derivatives of the cost (exact: the observed information times two)."""
+        mu, jac = self.expected(theta)
+        mu = np.maximum(mu, _TINY)
+        coefficients = np.zeros(self.fitted.size)
+        coefficients[self.fitted] = (1.0 - self._n / mu) * self._scale
+        first = (jac * (self._n / mu**2)[:, None]).T @ jac
+        return 2.0 * (first + self._model.curvature(theta, coefficients))
 
 
 def minimize(
-    cost: ExtendedBinnedNLL,
+    cost: BinnedPoissonCost,
     start: npt.ArrayLike,
-    jacobian: Callable[[np.ndarray], np.ndarray],
     *,
     what: str,
     free: npt.ArrayLike | None = None,
@@ -68,7 +129,8 @@ def minimize(
     in coordinates ``z`` with ``params = start + W z``, where ``W`` whitens the Fisher information
     ``J^T diag(1 / mu) J`` at the start values (computed from the singular values of
     ``diag(mu)^(-1/2) J``, which keep the digits the information matrix itself would lose); the
-    covariance is transformed back exactly.
+    covariance is transformed back exactly. MIGRAD uses the exact gradient of the cost, and the
+    covariance is the inverse of the exact Hessian at the minimum (no numerical second derivatives).
 
     Parameters
     ----------
@@ -76,8 +138,6 @@ def minimize(
         The cost function.
     start
         Start values of all parameters.
-    jacobian
-        Derivatives of the per-bin expectations with respect to the parameters, ``(n_bins, n_params)``.
     what
         Description of the fit for error messages, e.g. ``"dijet4 fit to [2500, 6000] GeV"``.
     free
@@ -92,9 +152,9 @@ def minimize(
     """
     p_start = np.asarray(start, dtype=np.float64)
     is_free = np.ones(p_start.size, dtype=bool) if free is None else np.asarray(free, dtype=bool)
-    fitted = np.ones(len(cost.prediction(p_start)), dtype=bool) if cost.mask is None else cost.mask
-    mu = np.maximum(cost.prediction(p_start)[fitted], _TINY)
-    weighted_jac = jacobian(p_start)[fitted][:, is_free] / np.sqrt(mu)[:, None]
+    mu, jac = cost.expected(p_start)
+    mu = np.maximum(mu, _TINY)
+    weighted_jac = jac[:, is_free] / np.sqrt(mu)[:, None]
     if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(weighted_jac))):
         raise FitError(f"{what}: the expectation is not finite at the start values")
     _, sv, vt = np.linalg.svd(weighted_jac, full_matrices=False)
@@ -107,9 +167,14 @@ def minimize(
         p[is_free] += whiten @ z
         return p
 
-    m = Minuit(lambda z: cost(*params(z)), np.zeros(int(is_free.sum())))
+    m = Minuit(
+        lambda z: cost(params(z)),
+        np.zeros(int(is_free.sum())),
+        grad=lambda z: whiten.T @ cost.gradient(params(z))[is_free],
+    )
     m.errordef = cost.errordef
     m.errors = 1.0
+    m.strategy = 0
     m.migrad(ncall=max_calls)
     if not m.valid:
         logger.debug("%s: MIGRAD minimum not valid, retrying after SIMPLEX", what)
@@ -118,12 +183,15 @@ def minimize(
     if not m.valid:
         reason = "call limit reached" if m.fmin.has_reached_call_limit else "minimum not valid"
         raise FitError(f"{what} did not converge ({reason} after {m.nfcn} calls)")
-    m.hesse()
-    if m.covariance is None or not m.fmin.has_accurate_covar:
-        raise FitError(f"{what}: no accurate covariance matrix at the minimum")
-    cov = np.zeros((p_start.size, p_start.size))
-    cov[np.ix_(is_free, is_free)] = whiten @ np.array(m.covariance) @ whiten.T
     values = params(np.array(m.values))
+    hessian = cost.hessian(values)[np.ix_(is_free, is_free)]
+    try:  # covariance = (hessian / 2)^-1 for a chi2-type cost (errordef 1), via Cholesky
+        factor = np.linalg.cholesky(0.5 * hessian)
+    except np.linalg.LinAlgError:
+        raise FitError(f"{what}: the Hessian is not positive definite at the minimum") from None
+    inverse = np.linalg.inv(factor)
+    cov = np.zeros((p_start.size, p_start.size))
+    cov[np.ix_(is_free, is_free)] = inverse.T @ inverse
     if not (math.isfinite(m.fval) and np.all(np.isfinite(values)) and np.all(np.isfinite(cov))):
         raise FitError(f"{what}: the minimum or its covariance is not finite")
     return Minimum(values=values, covariance=cov, fval=float(m.fval), n_calls=int(m.nfcn))

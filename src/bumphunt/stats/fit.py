@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from bumphunt.errors import ConfigError, DataFormatError, FitError
-from bumphunt.stats._minuit import binned_cost, minimize
+from bumphunt.stats._minuit import BinnedPoissonCost, minimize
 from bumphunt.stats._records import Record
 from bumphunt.stats.shapes import SQRT_S, Shape, get_shape
 from bumphunt.stats.windows import Window, window_edges
@@ -178,15 +178,8 @@ def fit_background(
         if p0.shape != (shape.n_params,):
             raise ConfigError(f"start must hold {shape.n_params} values for {shape.name}, got {p0.shape}")
     theta0 = shape.to_internal(p0)
-
-    def per_bin(xe: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        return shape.bin_integrals(xe, shape.from_internal(theta)[0])
-
-    def jacobian(theta: np.ndarray) -> np.ndarray:
-        params, scale = shape.from_internal(theta)
-        return shape.bin_jacobian(e, params) * scale
-
-    m = minimize(binned_cost(c, e, per_bin, mask), theta0, jacobian, what=what, max_calls=max_calls)
+    binned = shape.binned(e)
+    m = minimize(BinnedPoissonCost(c, binned, mask), theta0, what=what, max_calls=max_calls)
     values, scale = shape.from_internal(m.values)
     covariance = m.covariance * np.outer(scale, scale)
     if not np.all(shape.bin_integrals(e, values) > 0):

@@ -18,10 +18,10 @@ import numpy.typing as npt
 from scipy import stats
 
 from bumphunt.errors import ConfigError, FitError
-from bumphunt.stats._minuit import binned_cost, minimize
+from bumphunt.stats._minuit import BinnedPoissonCost, minimize
 from bumphunt.stats._records import Record
 from bumphunt.stats.fit import BackgroundFit, fit_background
-from bumphunt.stats.shapes import Shape
+from bumphunt.stats.shapes import BinnedShape, Shape
 from bumphunt.stats.significance import p_from_z
 
 __all__ = ["SignalFit", "fit_signal"]
@@ -67,6 +67,26 @@ def _gaussian_fractions(edges: np.ndarray, mass: float, width: float) -> np.ndar
     return np.diff(stats.norm.cdf(edges, loc=mass, scale=width))
 
 
+class _SignalPlusBackground:
+    """Background shape plus ``theta[-1]`` signal events distributed in ``fractions`` over the bins."""
+
+    def __init__(self, background: BinnedShape, fractions: np.ndarray) -> None:
+        self.background = background
+        self.fractions = fractions
+
+    def expected(self, theta: np.ndarray) -> np.ndarray:
+        return self.background.expected(theta[:-1]) + theta[-1] * self.fractions
+
+    def expected_and_jacobian(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mu, jac = self.background.expected_and_jacobian(theta[:-1])
+        return mu + theta[-1] * self.fractions, np.column_stack([jac, self.fractions])
+
+    def curvature(self, theta: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        out = np.zeros((theta.size, theta.size))
+        out[:-1, :-1] = self.background.curvature(theta[:-1], coefficients)
+        return out
+
+
 def _fit_fixed_width(
     counts: np.ndarray,
     edges: np.ndarray,
@@ -77,20 +97,12 @@ def _fit_fixed_width(
 ) -> tuple[float, float, float]:
     """Signal-plus-background fit at one width: ``(chi2, signal, signal_error)``."""
     shape = background.shape
-    fractions = _gaussian_fractions(edges, mass, width)
-
-    def per_bin(xe: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        params = shape.from_internal(theta[:-1])[0]
-        return shape.bin_integrals(xe, params) + theta[-1] * fractions
-
-    def jacobian(theta: np.ndarray) -> np.ndarray:
-        params, scale = shape.from_internal(theta[:-1])
-        return np.column_stack([shape.bin_jacobian(edges, params) * scale, fractions])
+    model = _SignalPlusBackground(shape.binned(edges), _gaussian_fractions(edges, mass, width))
 
     start = np.append(shape.to_internal(background.values), 0.0)
     what = f"{shape.name} + Gaussian(mass={mass:g}, width={width:g}) fit to [{edges[0]:g}, {edges[-1]:g}] GeV"
-    cost = binned_cost(counts, edges, per_bin, np.ones(edges.size - 1, dtype=bool))
-    m = minimize(cost, start, jacobian, what=what, max_calls=max_calls)
+    cost = BinnedPoissonCost(counts, model, np.ones(edges.size - 1, dtype=bool))
+    m = minimize(cost, start, what=what, max_calls=max_calls)
     return m.fval, float(m.values[-1]), math.sqrt(m.covariance[-1, -1])
 
 
