@@ -219,12 +219,30 @@ class StatisticsConfig(_Model):
     method: Literal["cut_and_count", "signal_fit"] = Field(
         default="cut_and_count", description="SB fit and SR count, or signal-plus-background fit."
     )
+    background: Literal["efficiency_fit", "sideband_fit"] | None = Field(
+        default=None,
+        description="SR background after a cut: the uncut sideband fit times the selection efficiency "
+        "fitted across the sideband bins (efficiency_fit), or a fit of the selected sidebands "
+        "(sideband_fit). Default: efficiency_fit with cut_and_count, sideband_fit with signal_fit.",
+    )
+    efficiency_degree: int = Field(
+        default=2, ge=0, le=3, description="Degree of the logistic polynomial of the efficiency fit."
+    )
     bin_width: PositiveFloat = Field(default=50.0, description="Largest bin width of the fits (GeV).")
     min_sideband_events: float = Field(default=10.0, ge=0, description="Fewest selected events per SB.")
     global_toys: int = Field(
         default=200, ge=0, description="Background-only toys of the look-elsewhere correction (0: none)."
     )
     seed: int = Field(default=0, ge=0, description="Seed of the toys.")
+
+    @model_validator(mode="after")
+    def _background_goes_with_method(self) -> StatisticsConfig:
+        if self.background == "efficiency_fit" and self.method != "cut_and_count":
+            raise ValueError(
+                "statistics.background efficiency_fit goes with method cut_and_count; "
+                "set background: sideband_fit for method signal_fit"
+            )
+        return self
 
     @field_validator("shape")
     @classmethod
@@ -439,7 +457,8 @@ method:
 statistics:
   efficiencies: [1.0, 0.25, 0.1, 0.05, 0.02, 0.01]   # sideband efficiencies of the score cuts
   shape: dijet4          # dijet3 | dijet4 | dijet5 | polyN
-  method: cut_and_count  # or signal_fit
+  method: cut_and_count  # or signal_fit (with background: sideband_fit)
+  background: efficiency_fit   # uncut SB fit x efficiency fitted across the SBs; or sideband_fit
   bin_width: 50
   global_toys: 200       # background-only toys for the look-elsewhere correction
   seed: 0

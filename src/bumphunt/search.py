@@ -660,6 +660,8 @@ def run_search(
         "efficiencies": stats.efficiencies,
         "shape": stats.shape,
         "method": stats.method,
+        "background": stats.background,
+        "efficiency_degree": stats.efficiency_degree,
         "min_sideband_events": stats.min_sideband_events,
     }
     results = []

@@ -27,6 +27,7 @@ __all__ = ["BinnedPoissonCost", "Minimum", "minimize"]
 logger = logging.getLogger(__name__)
 
 _TINY = 1e-300  # floor of a bin expectation inside the fit: keeps the log finite, forbids mu <= 0
+_HUGE = 1e300  # cost of a trial point whose expectation overflows
 
 
 class BinnedModel(Protocol):
@@ -97,7 +98,9 @@ class BinnedPoissonCost:
 
     def __call__(self, theta: np.ndarray) -> float:
         mu = np.maximum(self._model.expected(theta)[self.fitted] * self._scale, _TINY)
-        return 2.0 * (float(np.sum(mu - self._n * np.log(mu))) + self._constant)
+        with np.errstate(invalid="ignore", over="ignore"):
+            value = 2.0 * (float(np.sum(mu - self._n * np.log(mu))) + self._constant)
+        return value if math.isfinite(value) else _HUGE
 
     def gradient(self, theta: np.ndarray) -> np.ndarray:
         """Derivatives of the cost with respect to ``theta``."""

@@ -1,24 +1,37 @@
 """Selections on an anomaly score at fixed sideband efficiency, and the significance after each.
 
 As in the CMS dimuon anomaly search (dimuonAD), each cut on the score is set so that a target fraction
-of the sideband events passes (the background efficiency, measured where no signal is expected). After
-the cut, the background shape is fitted to the selected sidebands and the excess in the SR is tested
-either by counting (:func:`~bumphunt.stats.significance.cut_and_count`) or by a signal-plus-background
-fit of the whole selected spectrum (:func:`~bumphunt.stats.signal_fit.fit_signal`). Any score array
-works: higher means more signal-like.
+of the sideband events passes (the background efficiency, measured where no signal is expected). The
+background in the SR after the cut comes from one of two estimates (``background``):
+
+``"efficiency_fit"`` (default with counting)
+    The background shape fitted to all sideband events (no cut) gives the SR background before the cut;
+    the fraction of it that passes is the selection efficiency fitted across the sideband bins as a
+    function of the mass (:func:`~bumphunt.stats.efficiency.fit_efficiency`) and interpolated into the
+    SR. It follows a score whose efficiency changes with the mass, as the scores of real classifiers do.
+``"sideband_fit"``
+    The background shape fitted to the selected sideband events only, integrated over the SR.
+
+The excess in the SR is then tested by counting (:func:`~bumphunt.stats.significance.cut_and_count`),
+or, with ``"sideband_fit"``, also by a signal-plus-background fit of the whole selected spectrum
+(:func:`~bumphunt.stats.signal_fit.fit_signal`). Any score array works: higher means more signal-like.
+Every point keeps the events and passing events in each mass bin (:attr:`SelectionPoint.efficiency_curve`),
+the efficiency-versus-mass curve the report shows.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from bumphunt.errors import BumphuntError, ConfigError, DataFormatError, EmptySelectionError
+from bumphunt.errors import BumphuntError, ConfigError, DataFormatError, EmptySelectionError, FitError
 from bumphunt.stats._records import Record
+from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
 from bumphunt.stats.fit import (
     BackgroundFit,
     check_sideband_counts,
@@ -29,9 +42,10 @@ from bumphunt.stats.fit import (
 from bumphunt.stats.shapes import SQRT_S, Shape, get_shape
 from bumphunt.stats.signal_fit import SignalFit, fit_signal
 from bumphunt.stats.significance import CountResult, cut_and_count
-from bumphunt.stats.windows import Window
+from bumphunt.stats.windows import Window, window_edges
 
 __all__ = [
+    "BACKGROUNDS",
     "DIMUONAD_EFFICIENCIES",
     "METHODS",
     "SelectionPoint",
@@ -48,6 +62,8 @@ DIMUONAD_EFFICIENCIES = (1.0, 0.25, 0.1, 0.05, 0.01, 0.005)
 """Sideband (background) efficiencies of the dimuonAD selections."""
 
 METHODS = ("cut_and_count", "signal_fit")
+BACKGROUNDS = ("efficiency_fit", "sideband_fit")
+"""How the SR background after a cut is estimated (see the module docstring)."""
 
 
 def efficiency_grid(n_log: int = 16, min_efficiency: float = 1e-3) -> np.ndarray:
@@ -137,6 +153,9 @@ class SelectionPoint(Record):
         The counting result (cut-and-count) or None.
     signal_fit
         The signal-plus-background fit (``method="signal_fit"``) or None.
+    efficiency_curve
+        Events and passing events in each mass bin of the window, with the efficiency fitted across the
+        sidebands (empty ``coefficients`` where that fit was impossible).
     status
         ``"ok"`` or ``"failed"``; ``message`` says why it failed.
     """
@@ -152,6 +171,7 @@ class SelectionPoint(Record):
     fit: BackgroundFit | None = None
     count: CountResult | None = None
     signal_fit: SignalFit | None = None
+    efficiency_curve: EfficiencyFit | None = None
     status: str = "ok"
     message: str = ""
 
@@ -170,12 +190,15 @@ class SelectionScan(Record):
         Background shape name.
     points
         One :class:`SelectionPoint` per efficiency, in the given order.
+    background
+        The background estimate, one of :data:`BACKGROUNDS`.
     """
 
     window: Window
     method: str
     shape: str
     points: tuple[SelectionPoint, ...]
+    background: str = "sideband_fit"
 
     @property
     def max_z(self) -> float:
@@ -198,6 +221,28 @@ def _check_events(mass: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarra
     return m, s
 
 
+def _measured_efficiency(
+    mass: np.ndarray, passed: np.ndarray, window: Window, bin_width: float, degree: int
+) -> tuple[EfficiencyFit, str]:
+    """Events and passing events per bin of the window, with the sideband fit of their ratio.
+
+    When the fit is impossible (no passing sideband event, too few bins) the record holds the counts
+    with empty coefficients, and the reason comes back as the second value ("" after a good fit).
+    """
+    edges = window_edges(window, bin_width)
+    n_total = np.histogram(mass, bins=edges)[0].astype(np.float64)
+    n_passed = np.histogram(mass[passed], bins=edges)[0].astype(np.float64)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    sidebands = ~window.in_sr(centers)
+    domain = (window.sb_low, window.sb_high)
+    try:
+        fit = fit_efficiency(centers, n_total, n_passed, fitted=sidebands, domain=domain, degree=degree)
+    except FitError as err:
+        empty = EfficiencyFit(np.zeros(0), np.zeros((0, 0)), domain, centers, n_total, n_passed, sidebands)
+        return empty, str(err)
+    return fit, ""
+
+
 def _evaluate_point(
     mass_sel: np.ndarray,
     window: Window,
@@ -209,7 +254,7 @@ def _evaluate_point(
     signal_width: float | None,
     max_calls: int | None,
 ) -> dict[str, object]:
-    """Fit and test the selected spectrum; the fields of a successful :class:`SelectionPoint`."""
+    """Fit the selected sidebands and test the SR: the fields of a ``sideband_fit`` point."""
     counts, edges = window_histogram(mass_sel, window, bin_width)
     check_sideband_counts(counts, edges, window, min_sideband_events)
     centers = 0.5 * (edges[1:] + edges[:-1])
@@ -226,6 +271,44 @@ def _evaluate_point(
     return fields
 
 
+def _interpolated_point(
+    n_sr: int, uncut: BackgroundFit, efficiency: EfficiencyFit, window: Window
+) -> dict[str, object]:
+    """The fields of an ``efficiency_fit`` point: uncut SR background times the interpolated efficiency."""
+    b_all, b_all_err = uncut.integral(window.sr_low, window.sr_high)
+    sr_bins = ~uncut.fitted
+    centers = 0.5 * (uncut.edges[1:] + uncut.edges[:-1])
+    eps, eps_err = efficiency.average(centers[sr_bins], uncut.expected()[sr_bins])
+    if not eps > 0:
+        raise FitError(f"the efficiency interpolated into the SR of {window.label} is zero")
+    b = b_all * eps
+    b_err = math.hypot(b_all_err * eps, b_all * eps_err)
+    count = cut_and_count(float(n_sr), b, b_err)
+    return {
+        "background": b,
+        "background_error": b_err,
+        "fit": uncut,
+        "count": count,
+        "z": count.z,
+        "p_value": count.p_value,
+    }
+
+
+def _uncut_fit(
+    mass: np.ndarray,
+    window: Window,
+    shape: Shape,
+    bin_width: float,
+    min_sideband_events: float,
+    max_calls: int | None,
+) -> BackgroundFit:
+    """The background shape fitted to every sideband event of the window (no cut), SR masked."""
+    counts, edges = window_histogram(mass, window, bin_width)
+    check_sideband_counts(counts, edges, window, min_sideband_events)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    return fit_background(counts, edges, shape, fitted=~window.in_sr(centers), max_calls=max_calls)
+
+
 def selection_scan(
     mass: npt.ArrayLike,
     scores: npt.ArrayLike,
@@ -235,6 +318,8 @@ def selection_scan(
     efficiencies: Sequence[float] = DIMUONAD_EFFICIENCIES,
     shape: str | Shape = "dijet4",
     method: str = "cut_and_count",
+    background: str | None = None,
+    efficiency_degree: int = 2,
     min_sideband_events: float = 10.0,
     signal_width: float | None = None,
     sqrt_s: float = SQRT_S,
@@ -258,8 +343,17 @@ def selection_scan(
     shape
         Background shape (name or :class:`Shape`).
     method
-        ``"cut_and_count"`` (sideband fit, count in the SR) or ``"signal_fit"`` (background plus Gaussian
-        fit of the whole selected spectrum at the SR centre).
+        ``"cut_and_count"`` (count in the SR against the predicted background) or ``"signal_fit"``
+        (background plus Gaussian fit of the whole selected spectrum at the SR centre; needs
+        ``background="sideband_fit"``).
+    background
+        ``"efficiency_fit"``: uncut sideband fit times the efficiency fitted across the sideband bins
+        and interpolated into the SR; ``"sideband_fit"``: fit of the selected sidebands (see the module
+        docstring). None: ``"efficiency_fit"`` for ``"cut_and_count"``, ``"sideband_fit"`` for
+        ``"signal_fit"``.
+    efficiency_degree
+        Degree of the logistic polynomial of the efficiency fit (2: its logit is quadratic in the mass,
+        which follows the Gaussian-like tails of classifier scores; 1 underestimates them).
     min_sideband_events
         Fewest selected events each sideband must hold for a point to be fitted.
     signal_width
@@ -275,7 +369,8 @@ def selection_scan(
     -------
     SelectionScan
         One point per efficiency. A point whose fit fails (too few selected sideband events, no
-        convergence, empty selection) is flagged ``status="failed"`` with the reason, ``z = 0``.
+        convergence, empty selection) is flagged ``status="failed"`` with the reason and ``z = 0``;
+        nothing is logged per point (callers summarise :attr:`SelectionScan.n_failed`).
 
     Raises
     ------
@@ -286,14 +381,22 @@ def selection_scan(
     """
     if method not in METHODS:
         raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
+    if background is None:
+        background = "efficiency_fit" if method == "cut_and_count" else "sideband_fit"
+    if background not in BACKGROUNDS:
+        raise ConfigError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+    if background == "efficiency_fit" and method != "cut_and_count":
+        raise ConfigError("background efficiency_fit goes with method cut_and_count; use sideband_fit")
     m, s = _check_events(mass, scores)
     check_window_in_range(window, m)
     eff = _check_efficiencies(efficiencies)
     fit_shape = get_shape(shape, (window.sb_low, window.sb_high), sqrt_s=sqrt_s)
     inside = window.in_window(m)
     m, s = m[inside], s[inside]
-    sb_scores = s[window.in_sb(m)]
+    in_sr = window.in_sr(m)
+    sb_scores = s[~in_sr]
     thresholds = sideband_thresholds(sb_scores, eff)
+    uncut: BackgroundFit | BumphuntError | None = None
     points = []
     for i, (target, cut) in enumerate(zip(eff, thresholds, strict=True)):
         passed = s >= cut
@@ -301,29 +404,50 @@ def selection_scan(
             "efficiency": float(target),
             "threshold": float(cut),
             "sideband_efficiency": float(np.mean(sb_scores >= cut)),
-            "n_sr": int(np.sum(passed & window.in_sr(m))),
+            "n_sr": int(np.sum(passed & in_sr)),
         }
+        measured, efficiency_error = _measured_efficiency(m, passed, window, bin_width, efficiency_degree)
         try:
             if target * sb_scores.size < 1:
                 raise EmptySelectionError(
                     f"efficiency {target:g} keeps less than one of the {sb_scores.size} sideband events"
                 )
-            fields = _evaluate_point(
-                apply_selection(m, s, cut),
-                window,
-                fit_shape,
-                method=method,
-                bin_width=bin_width,
-                min_sideband_events=min_sideband_events,
-                signal_width=signal_width,
-                max_calls=max_calls,
-            )
-            points.append(SelectionPoint(**base, **fields))
+            if background == "sideband_fit":
+                fields = _evaluate_point(
+                    apply_selection(m, s, cut),
+                    window,
+                    fit_shape,
+                    method=method,
+                    bin_width=bin_width,
+                    min_sideband_events=min_sideband_events,
+                    signal_width=signal_width,
+                    max_calls=max_calls,
+                )
+            else:
+                if uncut is None:  # one fit of the uncut sidebands serves every efficiency
+                    try:
+                        uncut = _uncut_fit(m, window, fit_shape, bin_width, min_sideband_events, max_calls)
+                    except BumphuntError as err:
+                        if isinstance(err, ConfigError):
+                            raise
+                        uncut = err
+                if isinstance(uncut, BumphuntError):
+                    raise uncut
+                check_sideband_counts(
+                    measured.n_passed, window_edges(window, bin_width), window, min_sideband_events
+                )
+                if efficiency_error:
+                    raise FitError(efficiency_error)
+                fields = _interpolated_point(base["n_sr"], uncut, measured, window)
+            points.append(SelectionPoint(**base, **fields, efficiency_curve=measured))
         except BumphuntError as err:
             if isinstance(err, ConfigError):
                 raise
-            logger.warning("window %s, efficiency %g: %s", window.label, target, err)
-            points.append(SelectionPoint(**base, status="failed", message=str(err)))
+            points.append(
+                SelectionPoint(**base, efficiency_curve=measured, status="failed", message=str(err))
+            )
         if progress is not None:
             progress(i + 1, eff.size)
-    return SelectionScan(window=window, method=method, shape=fit_shape.name, points=tuple(points))
+    return SelectionScan(
+        window=window, method=method, shape=fit_shape.name, points=tuple(points), background=background
+    )
