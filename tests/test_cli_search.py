@@ -124,8 +124,14 @@ def test_run_writes_the_results_directory(small_config, tmp_path, capsys):
     assert generator["seed"] == 1001 and "pythia_settings" in generator
     html = (out / "report.html").read_text()
     pngs = sorted(p.name for p in (out / "plots").iterdir())
-    assert pngs == ["roc_sic.png", "scan.png", "significance_vs_efficiency.png", "spectrum_all.png",
-                    "spectrum_selected.png"]  # fmt: skip
+    assert pngs == ["efficiency_vs_mass.png", "roc_sic.png", "scan.png", "significance_vs_efficiency.png",
+                    "spectrum_all.png", "spectrum_selected.png"]  # fmt: skip
+    # the efficiency-versus-mass curve of every window and cut below 100 %, with the fit through the SR
+    for window in summary["windows"]:
+        for point in window["points"]:
+            curve = point["efficiency_curve"]
+            assert sum(curve["n_total"]) == window["n_sr"] + window["n_sb"]
+            assert sum(curve["n_passed"]) <= sum(curve["n_total"])
     assert html.count('src="data:image/png;base64,') == len(pngs)
     import pandas as pd
 

@@ -382,6 +382,11 @@ def _verdict(summary: dict[str, Any]) -> str:
             f"Global significance (look-elsewhere over {len(summary['windows'])} windows and the "
             f"efficiencies, {g['n_toys']} background-only toys): {value}"
         )
+        if not g.get("resolved", True):
+            lines.append(
+                f"  This rests on {g['n_above']} toy(s) above the observed value; about "
+                f"{g['toys_needed']:,} toys (statistics.global_toys) would measure it to 30 %."
+            )
     truth = summary.get("truth")
     if truth is not None:
         inj = summary["data"].get("injection") or {}

@@ -113,6 +113,14 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
             "Local significance (largest over the selection efficiencies) against the SR centre of each "
             "window" + (f"; global significance {g['z']:.2f} sigma." if g else "."),
         )
+    if "efficiency_vs_mass" in from_summary:
+        figures["efficiency_vs_mass"] = (
+            from_summary["efficiency_vs_mass"],
+            "Selection efficiency against the mass in every window: the fraction of events passing each "
+            "cut per mass bin, divided by its sideband efficiency (1 = independent of the mass), SR "
+            "shaded; lines: the efficiency fitted across the sidebands and interpolated into the SR, "
+            "which the efficiency_fit background estimate uses.",
+        )
     if best is None:
         return figures
     w = result.windows[best]

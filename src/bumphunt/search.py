@@ -486,6 +486,15 @@ def _point_summary(point: Any) -> dict[str, Any]:
     }
     if point.fit is not None:
         out["fit"] = _fit_summary(point.fit)
+    curve = point.efficiency_curve
+    if curve is not None:
+        fitted = curve.constant is not None or curve.coefficients.size > 0
+        out["efficiency_curve"] = {
+            "centers": curve.centers,
+            "n_total": curve.n_total,
+            "n_passed": curve.n_passed,
+            "fitted_efficiency": curve.efficiency(curve.centers) if fitted else None,
+        }
     return out
 
 
@@ -505,6 +514,9 @@ class SearchResult:
         Look-elsewhere-corrected significance of the largest local one, or None (no toys).
     timing
         Wall time of each stage (s).
+    toy_failures
+        Selection points of the look-elsewhere toys (``n_points``), how many failed (``n_failed``,
+        counted as no excess) and the most common reasons, or None without toys.
     """
 
     config: SearchConfig
@@ -512,6 +524,7 @@ class SearchResult:
     windows: tuple[WindowResult, ...]
     global_significance: GlobalSignificance | None
     timing: dict[str, float]
+    toy_failures: dict[str, Any] | None = None
 
     @property
     def best(self) -> int | None:
@@ -568,10 +581,16 @@ class SearchResult:
                 "p_value": g.p_value,
                 "p_value_error": g.p_value_error,
                 "n_toys": int(g.toys.size),
+                "n_above": g.n_above,
+                "resolved": g.resolved,
+                "toys_needed": g.toys_needed,
                 "toys": g.toys,
+                "toy_failures": self.toy_failures,
                 "method": "background-only toys: masses drawn from a fit of the whole spectrum, anomaly "
                 "scores uniform and independent of the mass in each window; every toy runs the same "
-                "selections, fits and window scan as the data",
+                "selections, background estimates and window scan as the data. Valid when the local "
+                "significances are calibrated (standard normal on background), which "
+                "benchmarks/null_calibration.py checks with retrained detectors",
             }
         return jsonable(summary)
 
@@ -695,7 +714,23 @@ def run_search(
         report("windows", i + 1, len(windows))
     timing["windows_s"] = time.perf_counter() - start - timing["load_s"]
 
-    global_sig = None
+    failed_points = [
+        (r.window.label, p.efficiency, p.message)
+        for r in results
+        if r.scan is not None
+        for p in r.scan.points
+        if p.status != "ok"
+    ]
+    if failed_points:
+        label, efficiency, message = failed_points[0]
+        logger.warning(
+            "%d selection point(s) failed and count as no excess, e.g. %s at efficiency %g: %s",
+            len(failed_points),
+            label,
+            efficiency,
+            message,
+        )
+    global_sig, toy_failures = None, None
     if stats.global_toys > 0 and any(r.status == "ok" for r in results):
         t0 = time.perf_counter()
         observed = max(r.local_z for r in results)
@@ -707,8 +742,20 @@ def run_search(
             seed=stats.seed,
             progress=lambda d, t: report("toys", d, t),
         )
+        toy_failures = {
+            "n_points": statistic.n_points,
+            "n_failed": statistic.n_failed,
+            "reasons": dict(statistic.failures.most_common(5)),
+        }
+        if statistic.n_failed:
+            logger.info("%s", statistic.failure_summary())
         timing["toys_s"] = time.perf_counter() - t0
     timing["total_s"] = time.perf_counter() - start
     return SearchResult(
-        config=config, data=data, windows=tuple(results), global_significance=global_sig, timing=timing
+        config=config,
+        data=data,
+        windows=tuple(results),
+        global_significance=global_sig,
+        timing=timing,
+        toy_failures=toy_failures,
     )

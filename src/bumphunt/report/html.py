@@ -43,6 +43,7 @@ DEFAULT_DPI = 110.0
 FIGURE_TITLES: Mapping[str, str] = {
     "scan": "Window scan",
     "significance_vs_efficiency": "Significance against selection efficiency",
+    "efficiency_vs_mass": "Selection efficiency against the mass",
     "spectrum": "Mass spectrum in the best window",
     "selection_spectra": "Spectra before and after the selection",
     "roc_sic": "ROC and SIC curves",
@@ -308,6 +309,11 @@ def _summary_box(summary: Mapping[str, Any], windows: Sequence[Mapping[str, Any]
             details = [f"p < {_p(1.0 / glob['n_toys'])}: no pseudo-experiment reached the observed value"]
         if glob.get("n_toys") is not None:
             details.append(f"{_count(glob['n_toys'])} pseudo-experiments")
+        if glob.get("resolved") is False:
+            details.append(
+                f"not measured: it rests on {_count(glob.get('n_above', 0))} pseudo-experiment(s) above "
+                f"the observed value; about {_count(glob.get('toys_needed'))} would measure it to 30 %"
+            )
         if glob.get("method"):
             details.append(str(glob["method"]))
         rows.append(

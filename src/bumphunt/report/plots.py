@@ -40,7 +40,9 @@ from bumphunt.stats.metrics import DEFAULT_MIN_BACKGROUND, RocCurve, SicCurve, r
 
 __all__ = [
     "SIGMA_LEVELS",
+    "EfficiencyCurve",
     "Spectrum",
+    "efficiency_vs_mass_figure",
     "ensemble_figure",
     "poisson_interval",
     "pulls",
@@ -827,6 +829,124 @@ def ensemble_figure(
     return fig
 
 
+@dataclass(frozen=True)
+class EfficiencyCurve:
+    """Events and passing events per mass bin after one cut, and the efficiency fitted to the sidebands.
+
+    Attributes
+    ----------
+    efficiency
+        Target sideband efficiency of the cut (legend entry).
+    centers
+        Bin centres (GeV).
+    n_total, n_passed
+        Events per bin, and how many pass the cut.
+    fitted
+        The efficiency fitted across the sidebands at each bin centre (interpolated into the SR), or None.
+    """
+
+    efficiency: float
+    centers: np.ndarray
+    n_total: np.ndarray
+    n_passed: np.ndarray
+    fitted: np.ndarray | None = None
+
+
+def efficiency_vs_mass_figure(
+    panels: Sequence[tuple[str, tuple[float, float], Sequence[EfficiencyCurve]]],
+    *,
+    text: str = "Simulation",
+    com: float | str | None = DEFAULT_COM_TEV,
+) -> Figure:
+    """Selection efficiency against the mass in each window, relative to the target efficiency.
+
+    One panel per window, one colour per cut: the fraction of events passing in each mass bin divided
+    by the cut's target sideband efficiency (1 = independent of the mass), with binomial errors; the SR
+    is shaded and the efficiency fitted across the sidebands is drawn as a line through it. A background
+    estimate that assumes a flat efficiency is wrong wherever the points leave 1; the fitted line is
+    what the ``efficiency_fit`` background uses.
+
+    Parameters
+    ----------
+    panels
+        ``(label, (sr_low, sr_high), curves)`` per window (masses in GeV).
+    text, com
+        Label after "bumphunt" and centre-of-mass energy (TeV).
+
+    Raises
+    ------
+    DataFormatError
+        If there is no panel.
+    """
+    if not panels:
+        raise DataFormatError("efficiency_vs_mass_figure needs at least one window")
+    n = len(panels)
+    columns = min(n, 3)
+    rows = math.ceil(n / columns)
+    with style_context():
+        fig = new_figure((6.5 * columns + 1.0, 5.5 * rows + 0.8))
+        axes = fig.subplots(rows, columns, squeeze=False).ravel()
+        for ax, (label, sr, curves) in zip(axes, panels, strict=False):
+            ax.axvspan(sr[0], sr[1], color=_GREY, alpha=0.15, lw=0)
+            ax.axhline(1.0, color=_GREY, lw=1, ls="--")
+            for k, curve in enumerate(curves):
+                color = COLORS[k % len(COLORS)]
+                filled = curve.n_total > 0
+                total = np.maximum(curve.n_total, 1.0)
+                ratio = curve.n_passed / total
+                # binomial error, at least that of one event so that empty cuts show their reach
+                error = np.sqrt(np.maximum(ratio * (1 - ratio), 1.0 / total) / total)
+                ax.errorbar(
+                    curve.centers[filled],
+                    ratio[filled] / curve.efficiency,
+                    yerr=error[filled] / curve.efficiency,
+                    fmt="o",
+                    ms=4,
+                    color=color,
+                    label=f"{100 * curve.efficiency:g} %",
+                )
+                if curve.fitted is not None:
+                    ax.plot(curve.centers, curve.fitted / curve.efficiency, "-", color=color, lw=1.5)
+            ax.set_ylim(0.0, 2.0)
+            ax.set_title(label, fontsize="x-small")
+            ax.set_xlabel(MJJ_LABEL, fontsize="x-small")
+            ax.set_ylabel(r"$\epsilon(m)\,/\,\epsilon_{SB}$", fontsize="x-small")
+            ax.tick_params(labelsize="xx-small")
+        for ax in axes[n:]:
+            ax.set_visible(False)
+        axes[0].legend(title="cut", fontsize="xx-small", title_fontsize="xx-small", loc="upper left")
+        fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.08, hspace=0.5, wspace=0.3)
+        add_experiment_label(axes[0], text=text, com=com)
+    return fig
+
+
+def _efficiency_panel(
+    window: Mapping[str, Any],
+) -> tuple[str, tuple[float, float], list[EfficiencyCurve]] | None:
+    """The efficiency curves of one window of a summary (cuts below 100 %), or None."""
+    curves = []
+    for point in window.get("points") or []:
+        if not isinstance(point, Mapping):
+            continue
+        curve, efficiency = point.get("efficiency_curve"), _number(point.get("efficiency"))
+        if not isinstance(curve, Mapping) or not 0 < efficiency < 1:
+            continue
+        fitted = curve.get("fitted_efficiency")
+        curves.append(
+            EfficiencyCurve(
+                efficiency,
+                np.asarray(curve["centers"], dtype=np.float64),
+                np.asarray(curve["n_total"], dtype=np.float64),
+                np.asarray(curve["n_passed"], dtype=np.float64),
+                None if fitted is None else np.asarray(fitted, dtype=np.float64),
+            )
+        )
+    if not curves:
+        return None
+    sr = (_number(window["sr"][0]), _number(window["sr"][1]))
+    return str(window.get("label") or f"SR [{sr[0]:g}, {sr[1]:g})"), sr, curves
+
+
 # ----------------------------------------------------------------------------------- from a summary
 def _number(value: Any) -> float:
     try:
@@ -843,9 +963,11 @@ def summary_figures(
     Returns
     -------
     dict
-        ``"scan"`` (:func:`scan_figure`) when the summary holds more than one window, and
-        ``"significance_vs_efficiency"`` (:func:`significance_vs_efficiency_figure`) of the best window
-        when it holds selection points. Missing keys leave the figure out.
+        ``"scan"`` (:func:`scan_figure`) when the summary holds more than one window,
+        ``"efficiency_vs_mass"`` (:func:`efficiency_vs_mass_figure`) of every window whose points carry
+        efficiency curves, and ``"significance_vs_efficiency"``
+        (:func:`significance_vs_efficiency_figure`) of the best window when it holds selection points.
+        Missing keys leave the figure out.
 
     Parameters
     ----------
@@ -880,6 +1002,9 @@ def summary_figures(
             text=text,
             com=com,
         )
+    panels = [panel for panel in (_efficiency_panel(w) for w in with_sr) if panel is not None]
+    if panels:
+        figures["efficiency_vs_mass"] = efficiency_vs_mass_figure(panels, text=text, com=com)
     best = summary.get("best_window")
     if isinstance(best, int) and 0 <= best < len(windows):
         points = [p for p in windows[best].get("points") or [] if isinstance(p, Mapping)]

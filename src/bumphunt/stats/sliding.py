@@ -10,9 +10,11 @@ both the windows and the efficiencies.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -32,6 +34,7 @@ __all__ = [
     "GlobalSignificance",
     "NullSampler",
     "SlidingSearch",
+    "UniformScoreToys",
     "WindowSearch",
     "background_fit_sampler",
     "bootstrap_sampler",
@@ -237,6 +240,9 @@ class GlobalSignificance(Record):
     z
         One-sided global significance (0 if the p-value is 1); a lower limit from ``1 / n_toys`` when no
         pseudo-experiment reached the observed value (``z_is_lower_limit``).
+
+    A p-value resting on fewer than :attr:`MIN_ABOVE` pseudo-experiments above the observed value is not
+    measured, only bounded (:attr:`resolved`, :attr:`toys_needed`).
     """
 
     observed: float
@@ -245,6 +251,30 @@ class GlobalSignificance(Record):
     p_value_error: float
     z: float
     z_is_lower_limit: bool
+
+    #: Pseudo-experiments above the observed value that a p-value needs to be known to about 30 %.
+    MIN_ABOVE = 10
+
+    @property
+    def n_above(self) -> int:
+        """Pseudo-experiments at least as extreme as the observed value."""
+        return int(np.sum(self.toys >= self.observed))
+
+    @property
+    def toys_needed(self) -> int:
+        """Pseudo-experiments needed for :attr:`MIN_ABOVE` of them above the observed value.
+
+        When none was above, the p-value is below ``1 / n_toys`` and the estimate is ``MIN_ABOVE``
+        times the number run, a lower bound.
+        """
+        if self.n_above == 0:
+            return self.MIN_ABOVE * int(self.toys.size)
+        return max(int(self.toys.size), math.ceil(self.MIN_ABOVE / self.p_value))
+
+    @property
+    def resolved(self) -> bool:
+        """Whether enough pseudo-experiments were above the observed value to measure the p-value."""
+        return self.n_above >= self.MIN_ABOVE
 
 
 def global_significance(
@@ -317,24 +347,91 @@ def sliding_search_statistic(
     return statistic
 
 
+class UniformScoreToys:
+    """The search statistic on background-only toys in which the anomaly score carries no information.
+
+    Call it with a generator to run one toy (see :func:`uniform_score_statistic`). Points and windows
+    that fail in a toy (too few selected events, a fit that does not converge) count as no excess; they
+    are tallied in :attr:`failures` instead of being logged one by one, and :meth:`failure_summary`
+    says it once.
+
+    Attributes
+    ----------
+    n_points
+        Selection points evaluated so far (windows x efficiencies x toys).
+    failures
+        Failed points by reason (the message with its numbers removed, so that alike reasons count
+        together).
+    """
+
+    def __init__(self, fit: BackgroundFit, windows: Sequence[Window], selection: dict[str, Any]) -> None:
+        self._sampler = background_fit_sampler(fit)
+        self._windows = list(windows)
+        self._selection = selection
+        self.n_points = 0
+        self.failures: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, rng: np.random.Generator) -> float:
+        masses, _ = self._sampler(rng)
+        best = 0.0
+        for window in self._windows:
+            m = masses[window.in_window(masses)]
+            scores = rng.random(m.size)
+            n_eff = len(self._selection.get("efficiencies", (1.0,)))
+            try:
+                scan = selection_scan(m, scores, window, **self._selection)
+            except BumphuntError as err:
+                self.n_points += n_eff
+                self.failures[_reason(str(err))] += n_eff
+                continue
+            self.n_points += len(scan.points)
+            for point in scan.points:
+                if point.status != "ok":
+                    self.failures[_reason(point.message)] += 1
+            best = max(best, scan.max_z)
+        return best
+
+    @property
+    def n_failed(self) -> int:
+        """Failed points so far."""
+        return sum(self.failures.values())
+
+    def failure_summary(self) -> str:
+        """One line: how many points failed and the most common reasons ("" if none failed)."""
+        if not self.failures:
+            return ""
+        reasons = "; ".join(f"{n} x {reason}" for reason, n in self.failures.most_common(3))
+        return (
+            f"{self.n_failed} of {self.n_points} selection points failed in the look-elsewhere toys and "
+            f"counted as no excess ({reasons})"
+        )
+
+
+def _reason(message: str) -> str:
+    """A failure message with its numbers replaced by ``#``, so that alike failures group together."""
+    return re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", message)
+
+
 def uniform_score_statistic(
     fit: BackgroundFit,
     windows: Sequence[Window],
     *,
     bin_width: float,
     **selection: Any,
-) -> Callable[[np.random.Generator], float]:
+) -> UniformScoreToys:
     """The search statistic on background-only toys in which the anomaly score carries no information.
 
     Each toy draws the masses from ``fit`` (Poisson total over its range) and, in every window, gives
     each event a score drawn uniformly and independently of its mass and of the other windows; then it
-    runs the same selections (cuts at fixed sideband efficiency), fits and significances as the data
-    and returns the largest local significance over windows and efficiencies. This is the null
-    hypothesis of a search whose scores are independent of the mass for background, which the
-    out-of-fold training and sideband-defined thresholds aim for; it accounts for the look-elsewhere
-    effect of the windows and of the efficiencies. Scores independent between windows make overlapping
-    windows less correlated than real classifiers would, so the correction is conservative. It does not
-    retrain a classifier per toy: pseudo-experiments that do are run by :mod:`bumphunt.ensemble`.
+    runs the same selections (cuts at fixed sideband efficiency), background estimates and significances
+    as the data and returns the largest local significance over windows and efficiencies. This is the
+    null hypothesis of a search whose local significances are calibrated (standard normal for
+    background), which the out-of-fold scores and the efficiency fit of the background estimate aim for
+    and ``benchmarks/null_calibration.py`` checks with retrained detectors; it accounts for the
+    look-elsewhere effect of the windows and of the efficiencies. Scores independent between windows
+    make overlapping windows less correlated than real classifiers would, so the correction is
+    conservative. It does not retrain a classifier per toy: pseudo-experiments that do are run by
+    :mod:`bumphunt.ensemble`.
 
     Parameters
     ----------
@@ -345,20 +442,4 @@ def uniform_score_statistic(
     bin_width, **selection
         As in :func:`sliding_window_search`.
     """
-    sampler = background_fit_sampler(fit)
-
-    def statistic(rng: np.random.Generator) -> float:
-        masses, _ = sampler(rng)
-        best = 0.0
-        for window in windows:
-            m = masses[window.in_window(masses)]
-            scores = rng.random(m.size)
-            try:
-                scan = selection_scan(m, scores, window, bin_width=bin_width, **selection)
-            except BumphuntError as err:
-                logger.debug("toy window %s failed: %s", window.label, err)
-                continue
-            best = max(best, scan.max_z)
-        return best
-
-    return statistic
+    return UniformScoreToys(fit, windows, {"bin_width": bin_width, **selection})
