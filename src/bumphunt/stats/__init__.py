@@ -9,6 +9,7 @@ Masses and widths are in GeV throughout.
 * :mod:`~bumphunt.stats.significance` -- cut-and-count profile likelihood, Asimov significance
 * :mod:`~bumphunt.stats.signal_fit` -- signal-plus-background profile-likelihood fit
 * :mod:`~bumphunt.stats.selection` -- cuts on an anomaly score at fixed sideband efficiency
+* :mod:`~bumphunt.stats.efficiency` -- selection efficiency against the mass, fitted across the sidebands
 * :mod:`~bumphunt.stats.reweighting` -- likelihood reweighting by the classifier's likelihood ratio
 * :mod:`~bumphunt.stats.scan` -- BumpHunter scan with a global p-value (pyBumpHunter conventions)
 * :mod:`~bumphunt.stats.sliding` -- sliding-window search with any detector, global significance
@@ -17,6 +18,7 @@ Masses and widths are in GeV throughout.
 """
 
 from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
+from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
 from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
 from bumphunt.stats.reweighting import (
     ReweightedResult,
@@ -26,6 +28,7 @@ from bumphunt.stats.reweighting import (
 )
 from bumphunt.stats.scan import BumpHunterResult, bumphunter
 from bumphunt.stats.selection import (
+    BACKGROUNDS,
     DIMUONAD_EFFICIENCIES,
     SelectionPoint,
     SelectionScan,
@@ -41,6 +44,7 @@ from bumphunt.stats.sliding import (
     Detector,
     GlobalSignificance,
     SlidingSearch,
+    UniformScoreToys,
     WindowSearch,
     background_fit_sampler,
     bootstrap_sampler,
@@ -51,11 +55,13 @@ from bumphunt.stats.sliding import (
 from bumphunt.stats.windows import Window, sliding_windows, window_edges
 
 __all__ = [
+    "BACKGROUNDS",
     "DIMUONAD_EFFICIENCIES",
     "BackgroundFit",
     "BumpHunterResult",
     "CountResult",
     "Detector",
+    "EfficiencyFit",
     "GlobalSignificance",
     "PValueCalibration",
     "ReweightedResult",
@@ -65,6 +71,7 @@ __all__ = [
     "ShapeChoice",
     "SignalFit",
     "SlidingSearch",
+    "UniformScoreToys",
     "Window",
     "WindowSearch",
     "asimov_significance",
@@ -76,6 +83,7 @@ __all__ = [
     "dijet",
     "efficiency_grid",
     "fit_background",
+    "fit_efficiency",
     "fit_sidebands",
     "fit_signal",
     "get_shape",
