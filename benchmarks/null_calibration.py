@@ -271,7 +271,7 @@ def main() -> None:
         "sr": args.sr,
         "scan": args.scan,
     }
-    keys = [(m, i) for m in args.methods for i in range(args.n)]
+    keys = [(m, i) for i in range(args.n) for m in args.methods]  # methods interleaved
     seeds = spawn_seeds(args.seed, len(keys))
     tasks = [
         Task(f"{m}-{args.mode}-{i:03d}", s, {**base, "method": m, "index": i})

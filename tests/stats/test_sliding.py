@@ -22,6 +22,7 @@ from bumphunt.stats import (
     sliding_window_search,
     sliding_windows,
 )
+from bumphunt.stats.sliding import uniform_score_statistic
 
 MASS_RANGE = (2000.0, 5200.0)
 WINDOWS = sliding_windows(*MASS_RANGE, sr_width=400.0, sb_width=400.0, step=400.0)
@@ -150,3 +151,27 @@ def test_bad_input():
         sliding_window_search(mass, np.zeros((100, 2)), FirstFeature(), [], bin_width=50.0)
     with pytest.raises(ConfigError, match="n_toys"):
         global_significance(1.0, lambda rng: 0.0, n_toys=0, seed=1)
+
+
+def test_uniform_score_toys_tally_failures_and_say_when_a_p_value_is_only_bounded(caplog):
+    rng = np.random.default_rng(76)
+    mass, _ = _background(2e4, rng)
+    edges = np.linspace(*MASS_RANGE, 65)
+    fit = fit_background(np.histogram(mass, edges)[0], edges, dijet(3))
+    # 0.002 of the sidebands is a handful of events: those points fail in every toy
+    selection = {**SELECTION, "efficiencies": (1.0, 0.1, 0.002), "min_sideband_events": 10.0}
+    statistic = uniform_score_statistic(fit, WINDOWS, bin_width=50.0, **selection)
+    with caplog.at_level("DEBUG", logger="bumphunt"):
+        result = global_significance(6.0, statistic, n_toys=10, seed=3)
+    assert statistic.n_points == 10 * len(WINDOWS) * 3
+    assert statistic.n_failed >= 10 * len(WINDOWS)  # the 0.002 cut in every window of every toy
+    assert "too few events in the high sideband of SR [#, #)" in " ".join(statistic.failures)
+    assert f"{statistic.n_failed} of {statistic.n_points} selection points failed" in (
+        statistic.failure_summary()
+    )
+    assert not any("too few events" in r.getMessage() for r in caplog.records)  # no line per point
+    # nothing above 6 sigma: a bound, and the number of toys that would measure the p-value
+    assert result.z_is_lower_limit and not result.resolved and result.n_above == 0
+    assert result.toys_needed == 10 * 10
+    measured = global_significance(0.0, statistic, n_toys=10, seed=3)
+    assert measured.resolved and measured.n_above == 10 and measured.toys_needed == 10
