@@ -57,6 +57,8 @@ from bumphunt.stats.selection import BACKGROUNDS, selection_scan
 SIDEBAND_WIDTH = 200.0
 STATISTICS = StatisticsConfig()
 """The default statistics settings: efficiencies, shape, bin width."""
+MIN_SIDEBAND_EVENTS = [STATISTICS.min_sideband_events]
+"""Fewest selected events per sideband (``--min-sideband-events`` to analyse small parts at tight cuts)."""
 
 
 def _windows(params: dict[str, Any]) -> list[Window]:
@@ -115,7 +117,7 @@ def _selection(background: str) -> dict[str, Any]:
         "shape": STATISTICS.shape,
         "method": "cut_and_count",
         "background": background,
-        "min_sideband_events": STATISTICS.min_sideband_events,
+        "min_sideband_events": MIN_SIDEBAND_EVENTS[0],
     }
 
 
@@ -260,8 +262,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", required=True, help="directory of the per-experiment result files")
     parser.add_argument("--summary-only", action="store_true", help="summarise what is stored")
+    parser.add_argument(
+        "--min-sideband-events",
+        type=float,
+        default=STATISTICS.min_sideband_events,
+        help="fewest selected events per sideband in the analysis (default: the search's)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    MIN_SIDEBAND_EVENTS[0] = args.min_sideband_events
 
     base = {
         "data": str(Path(args.data).resolve()),
