@@ -908,13 +908,13 @@ def efficiency_vs_mass_figure(
                 if curve.fitted is not None:
                     ax.plot(curve.centers, curve.fitted / curve.efficiency, "-", color=color, lw=1.5)
             ax.set_ylim(0.0, 2.0)
-            ax.set_title(label, fontsize="x-small")
+            ax.text(0.97, 0.95, label, transform=ax.transAxes, ha="right", va="top", fontsize="xx-small")
             ax.set_xlabel(MJJ_LABEL, fontsize="x-small")
             ax.set_ylabel(r"$\epsilon(m)\,/\,\epsilon_{SB}$", fontsize="x-small")
             ax.tick_params(labelsize="xx-small")
         for ax in axes[n:]:
             ax.set_visible(False)
-        axes[0].legend(title="cut", fontsize="xx-small", title_fontsize="xx-small", loc="upper left")
+        axes[0].legend(title="cut", fontsize="xx-small", title_fontsize="xx-small", loc="lower left", ncols=2)
         fig.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.08, hspace=0.5, wspace=0.3)
         add_experiment_label(axes[0], text=text, com=com)
     return fig
@@ -944,7 +944,7 @@ def _efficiency_panel(
     if not curves:
         return None
     sr = (_number(window["sr"][0]), _number(window["sr"][1]))
-    return str(window.get("label") or f"SR [{sr[0]:g}, {sr[1]:g})"), sr, curves
+    return f"SR [{sr[0]:g}, {sr[1]:g}) GeV", sr, curves
 
 
 # ----------------------------------------------------------------------------------- from a summary
