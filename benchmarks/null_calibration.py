@@ -168,7 +168,7 @@ def _moments(z: np.ndarray) -> str:
 def summarize(records: list[dict[str, Any]], toys: int) -> None:
     """Print the calibration tables."""
     from bumphunt.stats import fit_background, get_shape
-    from bumphunt.stats.sliding import global_significance, uniform_score_statistic
+    from bumphunt.stats.look_elsewhere import global_significance, uniform_score_statistic
 
     by_method: dict[str, list[dict[str, Any]]] = {}
     for record in records:

@@ -13,7 +13,7 @@
    selected sidebands, and the excess gets a local significance
    (:func:`~bumphunt.stats.selection.selection_scan`).
 5. The largest local significance over windows and efficiencies is corrected for the look-elsewhere
-   effect with background-only toys (:func:`~bumphunt.stats.sliding.uniform_score_statistic`).
+   effect with background-only toys (:func:`~bumphunt.stats.look_elsewhere.uniform_score_statistic`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,11 +33,14 @@ from bumphunt.config import DataConfig, MethodConfig, SearchConfig, WindowsConfi
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
 from bumphunt.events import EventSet, Window, concatenate
 from bumphunt.stats.fit import fit_background
+from bumphunt.stats.look_elsewhere import GlobalSignificance, global_significance, uniform_score_statistic
 from bumphunt.stats.metrics import auc, max_sic
 from bumphunt.stats.selection import SelectionScan, selection_scan
 from bumphunt.stats.shapes import get_shape
-from bumphunt.stats.sliding import GlobalSignificance, global_significance, uniform_score_statistic
 from bumphunt.stats.windows import sliding_windows
+
+if TYPE_CHECKING:
+    from bumphunt.methods.base import Detector
 
 __all__ = [
     "SUMMARY_SCHEMA_VERSION",
@@ -318,17 +321,9 @@ def check_windows(
 # ------------------------------------------------------------------------------------- detector
 
 
-def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None] | None = None) -> Any:
+def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None] | None = None) -> Detector:
     """The detector of the configuration, with its classifier (and flow for CATHODE)."""
-    from bumphunt.methods import (
-        Cathode,
-        ConditionalFlow,
-        CWoLa,
-        HGBEnsemble,
-        IdealizedAD,
-        MLPEnsemble,
-        Supervised,
-    )
+    from bumphunt.methods import DETECTORS, Cathode, ConditionalFlow, HGBEnsemble, MLPEnsemble
 
     c = method.classifier
     if c.kind == "hgb":
@@ -352,17 +347,28 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
             device=f.device,
         )
         return Cathode(classifier, flow=flow, oversampling=method.oversampling, **common)
-    kinds = {"cwola": CWoLa, "iad": IdealizedAD, "supervised": Supervised}
-    return kinds[method.name](classifier, **common)
+    return DETECTORS[method.name](classifier, **common)
 
 
-def window_scores(detector: Any, events: EventSet, window: Window, background: EventSet | None) -> np.ndarray:
+def window_scores(
+    detector: Detector, events: EventSet, window: Window, background: EventSet | None
+) -> np.ndarray:
     """Train ``detector`` in ``window`` and score every event of ``events`` inside it.
 
     SR events get out-of-fold scores; sideband events get scores of one fold model that never saw them
-    (the detectors' ``window_scores``), so SR and sideband scores are alike for background.
+    (:meth:`~bumphunt.methods.base.Detector.window_scores`), so SR and sideband scores are alike for
+    background. ``background`` goes to detectors that require a background-only sample.
+
+    Raises
+    ------
+    ConfigError
+        If the detector requires a background-only sample and ``background`` is None.
     """
-    if background is not None:
+    if detector.requires_background:
+        if background is None:
+            raise ConfigError(
+                f"{type(detector).__name__} needs a background-only sample: set data.background"
+            )
         detector.fit(events, window, background=background)
     else:
         detector.fit(events, window)

@@ -7,6 +7,7 @@ import pytest
 
 from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, NotFittedError
 from bumphunt.events import EventSet, Window
+from bumphunt.methods import DETECTORS, Detector
 from bumphunt.methods.detectors import BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.stats.metrics import auc
@@ -135,12 +136,6 @@ def test_window_scores_put_out_of_fold_scores_in_event_order(toy, window, classi
     in_sr = window.in_sr(events.mass)[inside]
     np.testing.assert_array_equal(scores[in_sr], detector.scores_)
     np.testing.assert_array_equal(scores[~in_sr], detector.reference_scores_)
-    # the sliding-window protocol gives the same numbers from bare arrays
-    inside_events = events.take(inside)
-    again = CWoLa(classifier, n_folds=3, seed=2).fit_score(inside_events.mass, inside_events.features, window)
-    np.testing.assert_array_equal(again, scores)
-    with pytest.raises(ConfigError, match="leave 'features' unset"):
-        CWoLa(classifier, features=("x0",)).fit_score(inside_events.mass, inside_events.features, window)
 
 
 @pytest.mark.parametrize("name", ["iad", "cathode"])
@@ -160,3 +155,39 @@ def test_sideband_scores_vary_like_out_of_fold_scores_without_signal(name, toy, 
         cut = np.quantile(sb, 1 - efficiency)
         passed = np.mean(sr >= cut)
         assert abs(passed - efficiency) < 3.5 * np.sqrt(efficiency * (1 - efficiency) / sr.size)
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_every_detector_keeps_the_detector_contract(name: str, toy, window, lookup_table) -> None:
+    """Each detector the search can build implements :class:`Detector` and never scores an event with
+    a model that saw it: a classifier that memorizes its training events says 0.5 for all of them."""
+    from bumphunt.search import window_scores
+
+    kwargs = {"flow": small_flow()} if name == "cathode" else {}
+    detector = DETECTORS[name](lookup_table, n_folds=3, seed=4, **kwargs)
+    assert isinstance(detector, Detector)
+    assert detector.requires_background == (name == "iad")
+    events, background = toy(1200, 40, 21), toy(1200, 0, 22)
+    with pytest.raises(NotFittedError):
+        detector.window_scores(events, window)
+    scores = window_scores(detector, events, window, background if detector.requires_background else None)
+    assert scores.shape == (int(window.in_window(events.mass).sum()),)
+    np.testing.assert_array_equal(scores, 0.5)
+    held_out = toy(300, 10, 23).signal_region(window)
+    assert detector.score(held_out).shape == (len(held_out),)
+    if detector.requires_background:
+        with pytest.raises(ConfigError, match=r"set data\.background"):
+            window_scores(detector, events, window, None)
+
+
+def test_an_object_without_window_scores_is_not_a_detector() -> None:
+    class FitOnly:
+        requires_background = False
+
+        def fit(self, events, window, **kwargs):
+            return self
+
+        def score(self, events):
+            return np.zeros(len(events))
+
+    assert not isinstance(FitOnly(), Detector)

@@ -1,5 +1,6 @@
 """Anomaly detectors and their building blocks: preprocessing, classifiers, k-fold training, flows.
 
+* :mod:`~bumphunt.methods.base` -- :class:`Detector`, the contract every anomaly detector implements
 * :mod:`~bumphunt.methods.preprocessing` -- invertible transforms with log-Jacobians
 * :mod:`~bumphunt.methods.classifiers` -- boosted-tree and MLP ensembles (scikit-learn API)
 * :mod:`~bumphunt.methods.kfold` -- k-fold training with out-of-fold scores
@@ -8,19 +9,22 @@
 * :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, idealized AD, supervised reference
 """
 
+from bumphunt.methods.base import Detector
 from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
-from bumphunt.methods.detectors import BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
+from bumphunt.methods.detectors import DETECTORS, BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
 
 __all__ = [
+    "DETECTORS",
     "BackgroundCheck",
     "CWoLa",
     "Cathode",
     "Chain",
     "ConditionalFlow",
+    "Detector",
     "HGBEnsemble",
     "IdealizedAD",
     "KDEMassDensity",

@@ -24,6 +24,8 @@ seeds, so their scores compare. After :meth:`fit`:
 * :meth:`score`: the average of the fold classifiers, for events not used in training.
 
 Every random choice derives from ``seed``: it replaces the seeds of the classifier and flow given.
+All four implement :class:`~bumphunt.methods.base.Detector`; :data:`DETECTORS` names them as a search
+configuration does.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
@@ -46,7 +48,7 @@ from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.stats.metrics import auc
 
-__all__ = ["BackgroundCheck", "CWoLa", "Cathode", "IdealizedAD", "Supervised"]
+__all__ = ["DETECTORS", "BackgroundCheck", "CWoLa", "Cathode", "IdealizedAD", "Supervised"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +84,12 @@ class BackgroundCheck:
 
 
 class _Detector(BaseEstimator):
-    """Shared settings, k-fold training and scoring; subclasses choose the two classes in ``fit``."""
+    """Shared settings, k-fold training and scoring; subclasses choose the two classes in ``fit``.
+
+    Implements :class:`~bumphunt.methods.base.Detector`.
+    """
+
+    requires_background: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -194,38 +201,7 @@ class _Detector(BaseEstimator):
         return scores
 
 
-class _DataDrivenDetector(_Detector):
-    """A detector that needs nothing but the data: it can serve the sliding-window search."""
-
-    def fit_score(self, mass: np.ndarray, features: np.ndarray, window: Window) -> np.ndarray:
-        """Fit on the events of one window and score them all: the sliding-window search's protocol.
-
-        Parameters
-        ----------
-        mass
-            Resonant mass of each event (GeV), all inside ``window``.
-        features
-            ``(n, d)`` feature matrix; every column is used.
-        window
-            Signal region and sidebands.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``n`` scores (see :meth:`window_scores`).
-        """
-        if self.features is not None:
-            raise ConfigError(
-                f"{type(self).__name__}.fit_score takes a feature matrix and uses all of its columns; "
-                "leave 'features' unset"
-            )
-        features = np.asarray(features, dtype=np.float64)
-        names = tuple(f"feature_{i}" for i in range(features.shape[1] if features.ndim == 2 else 0))
-        events = EventSet(mass, features, names, provenance={"source": "sliding-window search"})
-        return self.fit(events, window).window_scores(events, window)
-
-
-class CWoLa(_DataDrivenDetector):
+class CWoLa(_Detector):
     """CWoLa hunting: a classifier between signal-region and sideband data.
 
     Parameters
@@ -265,6 +241,8 @@ class IdealizedAD(_Detector):
 
     Parameters are those of :class:`CWoLa`.
     """
+
+    requires_background: ClassVar[bool] = True
 
     def fit(self, events: EventSet, window: Window, *, background: EventSet) -> IdealizedAD:
         """Train SR data (class 1) against the SR events of ``background`` (class 0); returns self.
@@ -321,7 +299,7 @@ class Supervised(_Detector):
         return self
 
 
-class Cathode(_DataDrivenDetector):
+class Cathode(_Detector):
     """CATHODE: SR data against samples of a conditional flow trained on the sidebands.
 
     The flow learns ``p(x | m)`` on the SB data, the SR masses are drawn from a density fitted to the
@@ -445,3 +423,12 @@ class Cathode(_DataDrivenDetector):
             check.pull,
         )
         return check
+
+
+#: The detectors by the name ``method.name`` of a search configuration gives them.
+DETECTORS: dict[str, type[_Detector]] = {
+    "cathode": Cathode,
+    "cwola": CWoLa,
+    "iad": IdealizedAD,
+    "supervised": Supervised,
+}

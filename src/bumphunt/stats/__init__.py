@@ -12,7 +12,7 @@ Masses and widths are in GeV throughout.
 * :mod:`~bumphunt.stats.efficiency` -- selection efficiency against the mass, fitted across the sidebands
 * :mod:`~bumphunt.stats.reweighting` -- likelihood reweighting by the classifier's likelihood ratio
 * :mod:`~bumphunt.stats.scan` -- BumpHunter scan with a global p-value (pyBumpHunter conventions)
-* :mod:`~bumphunt.stats.sliding` -- sliding-window search with any detector, global significance
+* :mod:`~bumphunt.stats.look_elsewhere` -- global significance of a scan from background-only toys
 * :mod:`~bumphunt.stats.calibration` -- uniformity of local p-values on background-only toys
 * :mod:`~bumphunt.stats.metrics` -- ROC, AUC, significance improvement (SIC), background rejection
 """
@@ -20,6 +20,13 @@ Masses and widths are in GeV throughout.
 from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
 from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
 from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
+from bumphunt.stats.look_elsewhere import (
+    GlobalSignificance,
+    UniformScoreToys,
+    background_fit_sampler,
+    global_significance,
+    uniform_score_statistic,
+)
 from bumphunt.stats.reweighting import (
     ReweightedResult,
     likelihood_ratio_from_probability,
@@ -40,18 +47,6 @@ from bumphunt.stats.shape_choice import ShapeChoice, choose_shape
 from bumphunt.stats.shapes import Shape, dijet, get_shape, polynomial, sample_masses
 from bumphunt.stats.signal_fit import SignalFit, fit_signal
 from bumphunt.stats.significance import CountResult, asimov_significance, cut_and_count, p_from_z, z_from_p
-from bumphunt.stats.sliding import (
-    Detector,
-    GlobalSignificance,
-    SlidingSearch,
-    UniformScoreToys,
-    WindowSearch,
-    background_fit_sampler,
-    bootstrap_sampler,
-    global_significance,
-    sliding_search_statistic,
-    sliding_window_search,
-)
 from bumphunt.stats.windows import Window, sliding_windows, window_edges
 
 __all__ = [
@@ -60,7 +55,6 @@ __all__ = [
     "BackgroundFit",
     "BumpHunterResult",
     "CountResult",
-    "Detector",
     "EfficiencyFit",
     "GlobalSignificance",
     "PValueCalibration",
@@ -70,13 +64,10 @@ __all__ = [
     "Shape",
     "ShapeChoice",
     "SignalFit",
-    "SlidingSearch",
     "UniformScoreToys",
     "Window",
-    "WindowSearch",
     "asimov_significance",
     "background_fit_sampler",
-    "bootstrap_sampler",
     "bumphunter",
     "choose_shape",
     "cut_and_count",
@@ -97,10 +88,9 @@ __all__ = [
     "selection_scan",
     "sideband_thresholds",
     "signal_weights",
-    "sliding_search_statistic",
-    "sliding_window_search",
     "sliding_windows",
     "summarize_p_values",
+    "uniform_score_statistic",
     "window_edges",
     "window_histogram",
     "z_from_p",

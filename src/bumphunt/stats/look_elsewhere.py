@@ -1,11 +1,12 @@
-"""Sliding-window search: detector, selection and significance in each SR window over a mass range.
+"""Look-elsewhere correction of a scan's largest local significance with background-only toys.
 
-In each window the detector scores the events of the window (SR and sidebands), the scores are cut at
-fixed sideband efficiencies and the SR excess is tested (:func:`~bumphunt.stats.selection.selection_scan`).
-The search statistic is the largest local significance over windows and efficiencies; its global p-value
-comes from running the same search on background-only pseudo-experiments (a bootstrap of a
-background-only sample, or toys from a background fit), which accounts for the look-elsewhere effect of
-both the windows and the efficiencies.
+A search (:func:`bumphunt.search.run_search`) tests many windows and several score cuts; its statistic
+is the largest local significance among them. :func:`global_significance` turns that statistic into a
+global p-value by evaluating the same statistic on background-only pseudo-experiments;
+:func:`uniform_score_statistic` is the pseudo-experiment the search uses by default (masses from the
+background fit, scores that carry no information), whose validity on retrained detectors
+``benchmarks/null_calibration.py`` measures. Pseudo-experiments that retrain the detector run through
+:mod:`bumphunt.ensemble`.
 """
 
 from __future__ import annotations
@@ -16,195 +17,33 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
+from bumphunt.errors import BumphuntError, ConfigError
 from bumphunt.stats._records import Record
-from bumphunt.stats.fit import BackgroundFit, check_window_in_range
-from bumphunt.stats.selection import SelectionScan, selection_scan
+from bumphunt.stats.fit import BackgroundFit
+from bumphunt.stats.selection import selection_scan
 from bumphunt.stats.shapes import sample_masses
 from bumphunt.stats.significance import z_from_p
 from bumphunt.stats.windows import Window
 
 __all__ = [
-    "Detector",
     "GlobalSignificance",
-    "NullSampler",
-    "SlidingSearch",
     "UniformScoreToys",
-    "WindowSearch",
     "background_fit_sampler",
-    "bootstrap_sampler",
     "global_significance",
-    "sliding_search_statistic",
-    "sliding_window_search",
     "uniform_score_statistic",
 ]
 
 logger = logging.getLogger(__name__)
 
 
-@runtime_checkable
-class Detector(Protocol):
-    """An anomaly detector as the sliding-window search uses it.
-
-    ``fit_score`` trains on the events of one window and returns one anomaly score per given event,
-    higher = more signal-like. Scores of events used in training must come from a model that did not see
-    them (k-fold), so that the cut at fixed sideband efficiency is unbiased.
-    """
-
-    def fit_score(self, mass: np.ndarray, features: np.ndarray, window: Window) -> np.ndarray:
-        """Train on ``(mass, features)`` (GeV, ``(n, d)``) for ``window``; return ``n`` scores."""
-        ...
-
-
-NullSampler = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
-"""Draws one background-only pseudo-dataset ``(mass, features)`` from a generator."""
-
-
-@dataclasses.dataclass(frozen=True)
-class WindowSearch(Record):
-    """Result of one window of the sliding search.
-
-    Attributes
-    ----------
-    window
-        SR and sidebands.
-    scan
-        Significances at each efficiency (None if the window failed before the selection).
-    z
-        Largest local significance in the window (0 if it failed).
-    status, message
-        ``"ok"`` or ``"failed"`` and why.
-    """
-
-    window: Window
-    scan: SelectionScan | None
-    z: float
-    status: str = "ok"
-    message: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class SlidingSearch(Record):
-    """Result of a sliding-window search.
-
-    Attributes
-    ----------
-    windows
-        One :class:`WindowSearch` per window, in the given order.
-    max_z
-        Largest local significance over windows and efficiencies (the search statistic).
-    best
-        Index of the window with ``max_z`` (None if every window failed).
-    """
-
-    windows: tuple[WindowSearch, ...]
-    max_z: float
-    best: int | None
-
-    @property
-    def local_z(self) -> np.ndarray:
-        """Local significance of each window."""
-        return np.array([w.z for w in self.windows])
-
-
-def _check_inputs(mass: npt.ArrayLike, features: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    m = np.asarray(mass, dtype=np.float64)
-    x = np.asarray(features, dtype=np.float64)
-    if m.ndim != 1 or x.ndim != 2 or x.shape[0] != m.size:
-        raise DataFormatError(
-            f"features must be (n_events, n_features) with n_events={m.size}, got {x.shape}"
-        )
-    return m, x
-
-
-def sliding_window_search(
-    mass: npt.ArrayLike,
-    features: npt.ArrayLike,
-    detector: Detector,
-    windows: Sequence[Window],
-    *,
-    bin_width: float,
-    progress: Callable[[int, int], None] | None = None,
-    **selection: Any,
-) -> SlidingSearch:
-    """Run ``detector`` and the selection significance in every window.
-
-    Parameters
-    ----------
-    mass
-        Event masses (GeV).
-    features
-        Event features ``(n_events, n_features)`` for the detector.
-    detector
-        Any object with ``fit_score(mass, features, window)`` (see :class:`Detector`).
-    windows
-        Windows to test (e.g. from :func:`~bumphunt.stats.windows.sliding_windows`).
-    bin_width
-        Largest bin width of the fitted histograms (GeV).
-    progress
-        Called as ``progress(done, total)`` after each window.
-    **selection
-        Settings passed to :func:`~bumphunt.stats.selection.selection_scan` (``efficiencies``, ``shape``,
-        ``method``, ``min_sideband_events``, ``signal_width``, ``sqrt_s``, ``max_calls``).
-
-    Returns
-    -------
-    SlidingSearch
-        A window where the detector or the selection fails with a :class:`~bumphunt.errors.BumphuntError`
-        (SR outside the data, too few events) is flagged ``status="failed"`` with ``z = 0``.
-
-    Raises
-    ------
-    ConfigError
-        If no window is given or ``detector`` has no ``fit_score``.
-    DataFormatError
-        If the features do not match the masses.
-    """
-    m, x = _check_inputs(mass, features)
-    if not windows:
-        raise ConfigError("windows is empty; give at least one window to search")
-    if not isinstance(detector, Detector):
-        raise ConfigError(f"detector must have a fit_score(mass, features, window) method, got {detector!r}")
-    results = []
-    for i, window in enumerate(windows):
-        inside = window.in_window(m)
-        try:
-            check_window_in_range(window, m)
-            scores = np.asarray(detector.fit_score(m[inside], x[inside], window), dtype=np.float64)
-            scan = selection_scan(m[inside], scores, window, bin_width=bin_width, **selection)
-            results.append(WindowSearch(window=window, scan=scan, z=scan.max_z))
-        except BumphuntError as err:
-            logger.warning("window %s failed: %s", window.label, err)
-            results.append(WindowSearch(window=window, scan=None, z=0.0, status="failed", message=str(err)))
-        if progress is not None:
-            progress(i + 1, len(windows))
-    ok = [i for i, r in enumerate(results) if r.status == "ok"]
-    best = max(ok, key=lambda i: results[i].z) if ok else None
-    return SlidingSearch(
-        windows=tuple(results), max_z=results[best].z if best is not None else 0.0, best=best
-    )
-
-
-def bootstrap_sampler(mass: npt.ArrayLike, features: npt.ArrayLike) -> NullSampler:
-    """Pseudo-datasets drawn with replacement from a background-only sample of the same size."""
-    m, x = _check_inputs(mass, features)
-
-    def sample(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        idx = rng.integers(0, m.size, size=m.size)
-        return m[idx], x[idx]
-
-    return sample
-
-
 def background_fit_sampler(
     fit: BackgroundFit,
     feature_sampler: Callable[[np.random.Generator, np.ndarray], np.ndarray] | None = None,
-) -> NullSampler:
+) -> Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]:
     """Pseudo-datasets with masses drawn from a background fit over its whole range (Poisson total).
 
     Parameters
@@ -293,10 +132,10 @@ def global_significance(
     Parameters
     ----------
     observed
-        Observed search statistic (e.g. :attr:`SlidingSearch.max_z` of the data).
+        Observed search statistic (the largest local significance of the data).
     statistic
-        The same statistic on one pseudo-experiment drawn with the given generator, e.g. from
-        :func:`sliding_search_statistic`.
+        The same statistic on one pseudo-experiment drawn with the given generator, e.g.
+        :func:`uniform_score_statistic`.
     n_toys
         Number of pseudo-experiments.
     seed
@@ -330,23 +169,6 @@ def global_significance(
     )
 
 
-def sliding_search_statistic(
-    sampler: NullSampler,
-    detector: Detector,
-    windows: Sequence[Window],
-    *,
-    bin_width: float,
-    **selection: Any,
-) -> Callable[[np.random.Generator], float]:
-    """The search statistic (largest local significance) of a sliding search on pseudo-datasets."""
-
-    def statistic(rng: np.random.Generator) -> float:
-        m, x = sampler(rng)
-        return sliding_window_search(m, x, detector, windows, bin_width=bin_width, **selection).max_z
-
-    return statistic
-
-
 class UniformScoreToys:
     """The search statistic on background-only toys in which the anomaly score carries no information.
 
@@ -374,10 +196,10 @@ class UniformScoreToys:
     def __call__(self, rng: np.random.Generator) -> float:
         masses, _ = self._sampler(rng)
         best = 0.0
+        n_eff = len(self._selection.get("efficiencies", (1.0,)))
         for window in self._windows:
             m = masses[window.in_window(masses)]
             scores = rng.random(m.size)
-            n_eff = len(self._selection.get("efficiencies", (1.0,)))
             try:
                 scan = selection_scan(m, scores, window, **self._selection)
             except BumphuntError as err:
@@ -439,7 +261,10 @@ def uniform_score_statistic(
         Background fit of the whole scanned range (GeV).
     windows
         The windows of the search.
-    bin_width, **selection
-        As in :func:`sliding_window_search`.
+    bin_width
+        Largest bin width of the fitted histograms (GeV).
+    **selection
+        Settings passed to :func:`~bumphunt.stats.selection.selection_scan` (``efficiencies``, ``shape``,
+        ``method``, ``background``, ``min_sideband_events``, ...), as in the search.
     """
     return UniformScoreToys(fit, windows, {"bin_width": bin_width, **selection})
