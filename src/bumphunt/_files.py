@@ -1,4 +1,4 @@
-"""Atomic file output: a crash never leaves a half-written file behind."""
+"""Files: atomic output (a crash never leaves a half-written file behind) and checked input paths."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+from bumphunt.errors import MissingFileError
+
+__all__ = ["atomic_path", "existing_file", "one_line"]
 
 
 @contextlib.contextmanager
@@ -35,3 +37,18 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+
+
+def one_line(err: BaseException) -> str:
+    """A library's error message on one line (uproot and HDF5 messages span several)."""
+    return " ".join(str(err).split())
+
+
+def existing_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path; raise :class:`~bumphunt.errors.MissingFileError` if it is not a file."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingFileError(f"file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise MissingFileError(f"{str(path)!r} is not a file")
+    return path

@@ -40,6 +40,7 @@ from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError
 
 __all__ = [
     "EVENTSET_PARQUET_KEY",
+    "PROVENANCE_KEY",
     "RESERVED_COLUMNS",
     "EventSet",
     "Interval",
@@ -56,6 +57,8 @@ Interval = tuple[float, float]
 RESERVED_COLUMNS = ("mass", "label", "weight")
 #: Parquet schema metadata key that marks a file written by :meth:`EventSet.to_parquet`.
 EVENTSET_PARQUET_KEY = "bumphunt_eventset"
+#: Name of the HDF5 node attribute and Parquet schema metadata key that hold the provenance (JSON).
+PROVENANCE_KEY = "bumphunt_provenance"
 _FORMAT_VERSION = 1
 
 #: What a reader does with events that hold NaN/inf values: raise (default) or drop them.
@@ -474,7 +477,6 @@ class EventSet:
         import pyarrow.parquet as pq
 
         from bumphunt._files import atomic_path
-        from bumphunt.io.tables import PROVENANCE_KEY
 
         path = Path(path)
         try:
@@ -507,8 +509,7 @@ class EventSet:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from bumphunt.io._source import existing_file, one_line
-        from bumphunt.io.tables import PROVENANCE_KEY
+        from bumphunt._files import existing_file, one_line
 
         path = existing_file(path)
         try:

@@ -61,6 +61,7 @@ import numpy as np
 from bumphunt import __version__
 from bumphunt._files import atomic_path
 from bumphunt.errors import ConfigError, DataFormatError, DependencyError, MissingFileError
+from bumphunt.seeding import spawn_seeds
 from bumphunt.stats._records import jsonable
 
 __all__ = [
@@ -90,25 +91,6 @@ _RECORD_FIELDS = ("key", "seed", "params", "result")
 
 def _is_count(value: Any, minimum: int) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= minimum
-
-
-def spawn_seeds(seed: int, n: int) -> list[int]:
-    """``n`` independent task seeds from child ``i`` of ``numpy.random.SeedSequence(seed)``.
-
-    Each seed is a non-negative 63-bit integer (fits numpy, torch and JSON). Seed ``i`` depends only on
-    ``seed`` and ``i``, so growing ``n`` keeps the seeds (and stored results) of the first tasks.
-
-    Raises
-    ------
-    ConfigError
-        If ``seed`` or ``n`` is negative or not an integer.
-    """
-    if not _is_count(seed, 0):
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    if not _is_count(n, 0):
-        raise ConfigError(f"the number of seeds must be a non-negative integer, got {n!r}")
-    children = np.random.SeedSequence(int(seed)).spawn(int(n))
-    return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ def read_events(
         For a missing or unreadable file or missing columns.
     """
     from bumphunt.io.lhco_features import read_lhco_features
-    from bumphunt.io.table import read_table
+    from bumphunt.io.table_reader import read_table
 
     if format == "auto":
         format = _sniff_format(Path(path), key)

@@ -10,7 +10,7 @@ from bumphunt.cli import main
 from bumphunt.errors import ConfigError
 from bumphunt.generate import GenerationPlan, generate, wprime_to_xy
 from bumphunt.io.lhco import FEATURE_COLUMNS
-from bumphunt.io.tables import read_provenance
+from bumphunt.io.table_writer import read_provenance
 
 EXPECTED_COLUMNS = [
     "pxj1", "pyj1", "pzj1", "mj1", "tau1j1", "tau2j1", "tau3j1",

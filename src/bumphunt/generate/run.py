@@ -32,7 +32,8 @@ from bumphunt.errors import ConfigError
 from bumphunt.generate.cards import ProcessCard
 from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
-from bumphunt.io.tables import check_table_path, write_table
+from bumphunt.io.table_writer import check_table_path, write_table
+from bumphunt.seeding import pythia_seeds
 
 __all__ = ["GenerationPlan", "GenerationSummary", "generate"]
 
@@ -84,9 +85,8 @@ class GenerationPlan:
 
     @property
     def chunk_seeds(self) -> list[int]:
-        """Pythia seed of each chunk, from ``SeedSequence(seed).spawn``."""
-        children = np.random.SeedSequence(self.seed).spawn(len(self.chunk_sizes))
-        return [int(child.generate_state(1, dtype=np.uint32)[0] % 900_000_001) for child in children]
+        """Pythia seed of each chunk (:func:`bumphunt.seeding.pythia_seeds`)."""
+        return pythia_seeds(self.seed, len(self.chunk_sizes))
 
     def fingerprint(self) -> str:
         """Hash of everything that fixes a chunk's content except its size (for safe resumption)."""

@@ -27,7 +27,7 @@ from bumphunt.io.lhco_constituents import ConstituentChunk, iter_lhco_constituen
 from bumphunt.io.lhco_features import read_lhco_features
 from bumphunt.io.mod_hdf5 import ModJets, read_mod_dijets, read_mod_jets
 from bumphunt.io.nanoaod import Dimuons, read_dimuons, read_jets, read_leptons
-from bumphunt.io.table import read_table
+from bumphunt.io.table_reader import read_table
 
 __all__ = [
     "ConstituentChunk",

@@ -18,7 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from bumphunt.errors import DataFormatError, MissingFileError
+from bumphunt._files import existing_file, one_line
+from bumphunt.errors import DataFormatError
 
 __all__ = [
     "SUFFIX_CONTAINERS",
@@ -54,21 +55,6 @@ _DESCRIPTIONS: dict[str, str] = {
     "parquet": "a Parquet file",
     "text": "a text file",
 }
-
-
-def one_line(err: BaseException) -> str:
-    """A library's error message on one line (uproot and HDF5 messages span several)."""
-    return " ".join(str(err).split())
-
-
-def existing_file(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a Path; raise :class:`~bumphunt.errors.MissingFileError` if it is not a file."""
-    path = Path(path)
-    if not path.exists():
-        raise MissingFileError(f"file {str(path)!r} does not exist")
-    if not path.is_file():
-        raise MissingFileError(f"{str(path)!r} is not a file")
-    return path
 
 
 #: The container that a file name suffix promises.

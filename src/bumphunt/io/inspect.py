@@ -179,7 +179,7 @@ def _inspect_parquet(path: Path) -> FileSummary:
 
 
 def _inspect_table(path: Path, container: str) -> FileSummary:
-    from bumphunt.io.table import read_table_frame
+    from bumphunt.io.table_reader import read_table_frame
 
     frame = read_table_frame(path)  # raises for containers that are not tables
     summary = FileSummary(str(path), container, "table", len(frame), tuple(str(c) for c in frame.columns))
@@ -187,7 +187,7 @@ def _inspect_table(path: Path, container: str) -> FileSummary:
 
 
 def _with_mass_column(summary: FileSummary, path: Path, key: str | None = None) -> FileSummary:
-    from bumphunt.io.table import read_table_frame
+    from bumphunt.io.table_reader import read_table_frame
 
     name = next((c for c in MASS_COLUMN_NAMES if c in summary.columns), None)
     if name is None:

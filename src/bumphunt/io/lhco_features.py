@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 
 from bumphunt.errors import ConfigError
-from bumphunt.events import EventSet, NonFinitePolicy
+from bumphunt.events import PROVENANCE_KEY, EventSet, NonFinitePolicy
 from bumphunt.io._source import check_columns, finite_rows, open_hdf_store
 from bumphunt.io.lhco import FEATURE_COLUMNS, LABEL_COLUMN
-from bumphunt.io.tables import PROVENANCE_KEY
 from bumphunt.physics.dijet import CATHODE_FEATURES, cathode_features
 
 __all__ = ["event_set_from_rows", "raw_feature_names", "read_lhco_features"]

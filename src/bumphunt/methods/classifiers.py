@@ -29,7 +29,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
-from bumphunt.methods._seeding import SeedLike, child_seeds
 from bumphunt.methods._torch import (
     as_tensor,
     batched,
@@ -39,6 +38,7 @@ from bumphunt.methods._torch import (
 )
 from bumphunt.methods._validation import as_matrix, binary_labels, event_weights
 from bumphunt.methods.preprocessing import Standardize
+from bumphunt.seeding import SeedLike, child_seeds
 
 __all__ = [
     "ClassWeight",

@@ -42,10 +42,10 @@ from sklearn.base import BaseEstimator, clone
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.events import EventSet, Window
 from bumphunt.methods._progress import ProgressCallback
-from bumphunt.methods._seeding import SeedLike, child_seeds
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
 from bumphunt.methods.mass_density import KDEMassDensity
+from bumphunt.seeding import SeedLike, child_seeds
 from bumphunt.stats.metrics import auc
 
 __all__ = ["DETECTORS", "BackgroundCheck", "CWoLa", "Cathode", "IdealizedAD", "Supervised"]

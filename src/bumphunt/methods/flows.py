@@ -32,7 +32,6 @@ from sklearn.base import BaseEstimator, clone
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.methods._progress import ProgressCallback
-from bumphunt.methods._seeding import SeedLike, child_seeds, seed_sequence
 from bumphunt.methods._torch import (
     EVAL_BATCH_SIZE,
     TrainingHistory,
@@ -44,6 +43,7 @@ from bumphunt.methods._torch import (
 )
 from bumphunt.methods._validation import as_matrix, event_weights
 from bumphunt.methods.preprocessing import Chain, InvertibleTransform, Log, MinMaxLogit, Standardize
+from bumphunt.seeding import SeedLike, child_seeds, seed_sequence
 
 __all__ = ["ConditionalFlow", "FlowKind"]
 

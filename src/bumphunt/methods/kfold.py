@@ -17,9 +17,9 @@ from sklearn.base import BaseEstimator, clone
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.methods._progress import ProgressCallback, report
-from bumphunt.methods._seeding import SeedLike, child_seeds, seed_sequence
 from bumphunt.methods._validation import as_matrix, event_weights
 from bumphunt.methods.classifiers import HGBEnsemble
+from bumphunt.seeding import SeedLike, child_seeds, seed_sequence
 
 __all__ = ["KFoldClassifier", "assign_folds", "with_seed"]
 

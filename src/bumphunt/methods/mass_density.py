@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.events import Interval
-from bumphunt.methods._seeding import SeedLike, seed_sequence
+from bumphunt.seeding import SeedLike, seed_sequence
 
 __all__ = ["KDEMassDensity"]
 

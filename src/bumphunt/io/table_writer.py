@@ -12,6 +12,7 @@ import pandas as pd
 
 from bumphunt._files import atomic_path
 from bumphunt.errors import ConfigError
+from bumphunt.events import PROVENANCE_KEY
 
 __all__ = [
     "HDF5_SUFFIXES",
@@ -24,8 +25,6 @@ __all__ = [
 
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Name of the HDF5 node attribute and Parquet schema metadata key that hold the provenance (JSON).
-PROVENANCE_KEY = "bumphunt_provenance"
 
 
 def check_table_path(path: str | os.PathLike[str]) -> Path:
