@@ -30,7 +30,8 @@ import numpy as np
 
 from bumphunt.config import MethodConfig, StatisticsConfig
 from bumphunt.events import Window
-from bumphunt.search import build_detector, read_events
+from bumphunt.io import read_events
+from bumphunt.search import build_detector
 from bumphunt.stats import sideband_thresholds
 from bumphunt.stats.selection import selection_scan
 

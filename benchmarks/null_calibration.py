@@ -69,7 +69,7 @@ def _windows(params: dict[str, Any]) -> list[Window]:
 
 
 def _parts(data: str, n: int, seed: int) -> tuple[Any, list[np.ndarray]]:
-    from bumphunt.search import read_events
+    from bumphunt.io import read_events
 
     events = read_events(data)
     order = np.random.default_rng(seed).permutation(len(events))

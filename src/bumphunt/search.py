@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,6 @@ __all__ = [
     "inject_signal",
     "load_data",
     "load_sample",
-    "read_events",
     "run_search",
 ]
 
@@ -67,69 +66,6 @@ SearchProgress = Callable[[str, int, int], None]
 
 
 # ----------------------------------------------------------------------------------------- data
-
-
-def read_events(
-    path: str | Path,
-    *,
-    format: str = "auto",
-    key: str | None = None,
-    mass_column: str = "mjj",
-    label_column: str | None = None,
-    features: Sequence[str] | None = None,
-) -> EventSet:
-    """Read an event file in one of the formats of :class:`~bumphunt.config.DataConfig`.
-
-    ``auto`` takes a Parquet file written by bumphunt as ``eventset``, an HDF5 file with the LHCO jet
-    columns as ``lhco`` and anything else as ``table``. ``features`` names the columns a ``table``
-    reads (default: every numeric column but the mass and label); the other formats build or store
-    their features.
-
-    Raises
-    ------
-    bumphunt.errors.MissingFileError, bumphunt.errors.DataFormatError
-        For a missing or unreadable file or missing columns.
-    """
-    from bumphunt.io.lhco_features import read_lhco_features
-    from bumphunt.io.table_reader import read_table
-
-    if format == "auto":
-        format = _sniff_format(Path(path), key)
-    if format == "lhco":
-        events = read_lhco_features(path, key=key)
-    elif format == "eventset":
-        events = EventSet.from_parquet(path)
-    elif format == "table":
-        events = read_table(path, mass=mass_column, features=features, label=label_column, key=key)
-    else:
-        raise ConfigError(f"data.format must be auto, lhco, eventset or table, got {format!r}")
-    if events.source != str(path):  # a derived file: name it, keep where it came from
-        provenance = {**dict(events.provenance), "source": str(path), "derived_from": events.source}
-        events = EventSet(
-            events.mass, events.features, events.feature_names, events.label, events.weight, provenance
-        )
-    return events
-
-
-def _sniff_format(path: Path, key: str | None) -> str:
-    from bumphunt.io._source import container_of
-
-    path, container = container_of(path)
-    if container == "parquet":
-        import pyarrow.parquet as pq
-
-        from bumphunt.events import EVENTSET_PARQUET_KEY
-
-        metadata = pq.read_schema(path).metadata or {}
-        return "eventset" if EVENTSET_PARQUET_KEY.encode() in metadata else "table"
-    if container == "hdf5":
-        from bumphunt.io._source import open_hdf_store
-        from bumphunt.io.lhco import FEATURE_COLUMNS
-
-        with open_hdf_store(path, key, "an LHCO features file or a pandas table") as (store, key):
-            columns = list(store.select(key, start=0, stop=1).columns)
-        return "lhco" if set(FEATURE_COLUMNS[:4]) <= set(columns) else "table"
-    return "table"
 
 
 def _select(events: EventSet, data: DataConfig, what: str) -> EventSet:
@@ -226,6 +162,8 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
 
     ``what`` names the setting the path came from, for error messages (e.g. ``"data.background"``).
     """
+    from bumphunt.io.auto import read_events
+
     events = read_events(
         path,
         format=data.format,

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from bumphunt.cli import main
+from bumphunt.errors import DataFormatError
 from bumphunt.events import EventSet
 from bumphunt.io import inspect_file, read_dimuons
 from bumphunt.io.lhco import constituents_frame, features_frame
@@ -76,3 +77,42 @@ def test_cli_inspect_root_files(shared_data, capsys, name, fmt, events):
     out = capsys.readouterr().out
     assert f"{fmt} (root)" in out
     assert re.search(rf"events\s*│\s*{events}\s", out)
+
+
+def _layout_files(tmp_path, shared_data) -> dict[str, tuple]:
+    """Files of several layouts: ``name -> (path, layout)``."""
+    rows = np.random.default_rng(3).uniform(10.0, 300.0, size=(40, 14))
+    rows[:, [0, 7]] = np.column_stack([np.full(40, 1500.0), np.full(40, -1500.0)])
+    full = features_frame(rows, 0.0)
+    full.to_hdf(tmp_path / "lhco.h5", key="df")
+    partial = full[["pxj1", "pyj1", "pzj1", "mj1"]].assign(mjj=np.linspace(2500.0, 4000.0, 40))
+    partial.to_hdf(tmp_path / "lhco_partial.h5", key="df")
+    events = EventSet(np.linspace(2500.0, 4000.0, 5), np.zeros((5, 1)), ("x",), provenance={"source": "t"})
+    events.to_parquet(tmp_path / "events.parquet")
+    pd.DataFrame({"mjj": [3000.0, 3100.0, 3200.0], "y": [1.0, 2.0, 3.0]}).to_parquet(
+        tmp_path / "plain.parquet"
+    )
+    pd.DataFrame({"mjj": [3000.0, 3100.0], "y": [1.0, 2.0]}).to_csv(tmp_path / "plain.csv", index=False)
+    return {
+        "full LHCO": (tmp_path / "lhco.h5", "lhco-features"),
+        "LHCO with some columns": (tmp_path / "lhco_partial.h5", "table"),
+        "bumphunt Parquet": (tmp_path / "events.parquet", "eventset"),
+        "plain Parquet": (tmp_path / "plain.parquet", "table"),
+        "plain CSV": (tmp_path / "plain.csv", "table"),
+        "NanoAOD": (shared_data / "nanoAOD_2015_CMS_Open_Data_ttbar.root", "nanoaod"),
+    }
+
+
+def test_inspect_and_run_name_every_layout_alike(tmp_path, shared_data, capsys):
+    from bumphunt.io import detect_layout, read_events
+
+    for name, (path, layout) in _layout_files(tmp_path, shared_data).items():
+        assert detect_layout(path).layout == layout, name
+        assert inspect_file(path).format == layout, name
+        assert main(["inspect", str(path)]) == 0
+        assert f"{layout} (" in capsys.readouterr().out, name
+        if layout == "nanoaod":  # a search cannot read it, and says so with the same name
+            with pytest.raises(DataFormatError, match="holds nanoaod data"):
+                read_events(path)
+        else:  # `bumphunt run` reads the file with the reader of that layout
+            assert read_events(path).provenance["layout"] == layout, name

@@ -18,9 +18,12 @@ reader                         layout
 :func:`read_table`             Parquet / CSV / pandas HDF5 with a column mapping
 =============================  =====================================================================
 
-:func:`inspect_file` says what a file holds; :mod:`bumphunt.io.registry` downloads public datasets.
+:func:`read_events` reads any layout a search can use, recognized by :func:`detect_layout` (the rule
+``bumphunt inspect`` and ``bumphunt run`` share); :func:`inspect_file` says what a file holds;
+:mod:`bumphunt.io.registry` downloads public datasets.
 """
 
+from bumphunt.io.auto import FileLayout, detect_layout, read_events
 from bumphunt.io.flat_ntuple import read_flat_leptons
 from bumphunt.io.inspect import FileSummary, inspect_file
 from bumphunt.io.lhco_constituents import ConstituentChunk, iter_lhco_constituents, read_lhco_constituents
@@ -32,11 +35,14 @@ from bumphunt.io.table_reader import read_table
 __all__ = [
     "ConstituentChunk",
     "Dimuons",
+    "FileLayout",
     "FileSummary",
     "ModJets",
+    "detect_layout",
     "inspect_file",
     "iter_lhco_constituents",
     "read_dimuons",
+    "read_events",
     "read_flat_leptons",
     "read_jets",
     "read_leptons",
