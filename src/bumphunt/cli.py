@@ -111,7 +111,17 @@ def generate() -> None:
     help="Also write the LHCO constituents layout (700 particles x pT, eta, phi) to this .h5 file.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Master random seed.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--workers", type=int, default=1, show_default=True, help="Worker processes (local, Dask LocalCluster)."
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where chunks run: local processes, or a Dask cluster (a LocalCluster of --workers, or --address).",
+)
+@click.option("--address", default=None, help="Address of a running Dask scheduler (with --executor dask).")
 @click.option(
     "--chunk-size",
     type=int,
@@ -138,6 +148,8 @@ def generate_dijet(
     constituents_output: str | None,
     seed: int,
     workers: int,
+    executor: str,
+    address: str | None,
     chunk_size: int,
     pthat_min: float | None,
     m_wprime: float,
@@ -145,7 +157,12 @@ def generate_dijet(
     m_y: float,
     trigger_pt: float,
 ) -> None:
-    """Dijet events in the LHC Olympics 2020 R&D format (pp at 13 TeV, anti-kT R = 1.0 jets)."""
+    """Dijet events in the LHC Olympics 2020 R&D format (pp at 13 TeV, anti-kT R = 1.0 jets).
+
+    Chunks run on local processes or a Dask cluster, with the same events for the same seed; a rerun
+    of an interrupted command resumes from the chunks it finished.
+    """
+    from bumphunt.executors import ExecutorSpec
     from bumphunt.generate import DEFAULT_PTHAT_MIN, PROCESSES, DijetSelection, GenerationPlan
     from bumphunt.generate import generate as run_generation
 
@@ -165,6 +182,7 @@ def generate_dijet(
         selection=DijetSelection(trigger_pt=trigger_pt),
         constituents=constituents_output is not None,
     )
+    spec = ExecutorSpec(kind=executor, n_workers=workers, address=address)
     command = shlex.join(["bumphunt", *click.get_current_context().obj["argv"]])
     progress = _progress("ev")
     task = progress.add_task(f"{card.name} events", total=n_events)
@@ -179,7 +197,7 @@ def generate_dijet(
             plan,
             outputs,
             constituents_output=constituents_output,
-            workers=workers,
+            executor=spec,
             command=command,
             progress=advance,
         )

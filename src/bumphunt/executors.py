@@ -814,6 +814,31 @@ def slurm_job_script(spec: ExecutorSpec) -> str:
         cluster.close()
 
 
+def _local_worker_settings(dask: Any) -> dict[str, Any]:
+    """Dask settings that make a LocalCluster worker run a pseudo-experiment as fast as a pool process.
+
+    Two defaults of Dask distributed cost numpy-heavy tasks 10-40 % (issue 12, measured with
+    ``benchmarks/ensemble_scaling.py``):
+
+    * the nanny starts each worker with ``MALLOC_TRIM_THRESHOLD_=65536``; setting it switches off
+      glibc's adaptive mmap threshold, so every array above 128 kB is mapped and unmapped afresh and its
+      pages fault in again (12,500 against 2,500 minor page faults per null toy). The nanny also writes
+      it into the ``os.environ`` of the process that starts the cluster, where later process pools
+      inherit it.
+    * the statistical profiler samples the task thread's stack every 10 ms (half the context switches).
+
+    Neither matters for correctness; both are left as they are on clusters that bumphunt does not start.
+    """
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return {
+        "distributed.nanny.pre-spawn-environ": environ,
+        "distributed.worker.profile.enabled": False,
+        "distributed.admin.tick.interval": "500ms",
+        "distributed.admin.system-monitor.interval": "2s",
+    }
+
+
 @contextlib.contextmanager
 def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
     """A client of the scheduler at ``spec.address``, or of a cluster started (and closed) here."""
@@ -832,7 +857,7 @@ def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
         return
     # the scheduler runs here: a task may be on a dying worker retries + 1 times, and each single-threaded
     # worker holds only the task it runs, so that a death charges only that task
-    settings = {
+    settings: dict[str, Any] = {
         "distributed.scheduler.allowed-failures": retries,
         "distributed.scheduler.worker-saturation": 1.0,
     }
@@ -841,6 +866,8 @@ def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
             "executor kind 'slurm' submits jobs with sbatch, which is not on the PATH here; run on a SLURM "
             "login node (slurm_job_script shows the job script anywhere)"
         )
+    if spec.kind == "dask":
+        settings.update(_local_worker_settings(dask))
     with dask.config.set(settings):
         if spec.kind == "slurm":
             cluster = _slurm_cluster(spec)

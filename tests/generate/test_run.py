@@ -80,25 +80,59 @@ def test_same_seed_gives_identical_features_for_any_worker_count(small_run, tmp_
     assert not np.array_equal(pd.read_hdf(tmp_path / "other.h5").to_numpy(), first)
 
 
+def stop_after_first_chunk(n: int) -> None:
+    """A progress callback that interrupts the run (as Ctrl-C would) once a chunk has finished."""
+    if n:
+        raise KeyboardInterrupt
+
+
 def test_interrupted_run_resumes_from_finished_chunks(small_run, tmp_path):
     out, _ = small_run
     plan = GenerationPlan(wprime_to_xy(), n_events=60, seed=7, chunk_size=25)
     target = tmp_path / "resumed.h5"
-
-    def stop_after_first_chunk(n: int) -> None:
-        if n:
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
         generate(plan, [target], progress=stop_after_first_chunk)
     assert not target.exists()
-    assert sorted(p.name for p in (tmp_path / "resumed.h5.parts").glob("chunk-*.npz")) == ["chunk-00000.npz"]
+    chunks = tmp_path / "resumed.h5.parts" / "chunks"
+    assert (chunks / "chunk-00000.npz").exists() and (chunks / "chunk-00000.json").exists()
 
     seen = []
     summary = generate(plan, [target], progress=seen.append)
-    assert summary.chunks_reused == 1
-    assert seen == [0, 25, 25, 10]
+    assert summary.chunks_reused >= 1
+    assert seen[0] == 0 and sum(seen) == 60
     assert pd.read_hdf(target).to_numpy().tobytes() == pd.read_hdf(out / "sig.h5").to_numpy().tobytes()
+
+
+def test_chunks_of_the_runner_before_the_executor_layer_are_reused(small_run, tmp_path):
+    out, _ = small_run
+    plan = GenerationPlan(wprime_to_xy(), n_events=60, seed=7, chunk_size=25)
+    target = tmp_path / "old.h5"
+    with pytest.raises(KeyboardInterrupt):
+        generate(plan, [target], progress=stop_after_first_chunk)
+    parts = tmp_path / "old.h5.parts"
+    for record in (parts / "chunks").glob("*.json"):  # the old layout: chunk files only, one level up
+        record.unlink()
+    for chunk in (parts / "chunks").glob("*.npz"):
+        chunk.rename(parts / chunk.name)
+    summary = generate(plan, [target])
+    assert summary.chunks_reused >= 1
+    assert pd.read_hdf(target).to_numpy().tobytes() == pd.read_hdf(out / "sig.h5").to_numpy().tobytes()
+
+
+@pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
+def test_a_dask_cluster_generates_the_same_events(small_run, tmp_path):
+    pytest.importorskip("distributed")
+    from bumphunt.executors import ExecutorSpec
+
+    out, _ = small_run
+    plan = GenerationPlan(wprime_to_xy(), n_events=60, seed=7, chunk_size=25)
+    summary = generate(plan, [tmp_path / "dask.h5"], executor=ExecutorSpec(kind="dask", n_workers=2))
+    assert (
+        pd.read_hdf(tmp_path / "dask.h5").to_numpy().tobytes()
+        == pd.read_hdf(out / "sig.h5").to_numpy().tobytes()
+    )
+    assert summary.provenance["chunk_seeds"] == read_provenance(out / "sig.h5")["chunk_seeds"]
+    assert not (tmp_path / "dask.h5.parts").exists()
 
 
 def test_changed_settings_do_not_mix_with_old_chunks(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -45,7 +46,10 @@ def near(image: np.ndarray, color: np.ndarray, tolerance: float = 0.08) -> np.nd
 @pytest.fixture
 def chromium() -> str:
     if CHROMIUM is None:
-        pytest.skip("no chromium executable on PATH (install Debian's chromium to run the browser test)")
+        message = "no chromium executable on PATH (install Debian's chromium to run the browser test)"
+        if os.environ.get("CI", "").lower() == "true":  # .ci/run installs it: its absence is a failure
+            pytest.fail(f"{message}; CI=true, where .ci/run installs it")
+        pytest.skip(message)
     return CHROMIUM
 
 

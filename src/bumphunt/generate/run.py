@@ -1,20 +1,22 @@
 """Chunked, resumable, parallel event generation into LHCO-format files.
 
 The requested number of selected events is split into chunks of ``chunk_size``. Chunk ``i`` is seeded
-from child ``i`` of ``numpy.random.SeedSequence(seed)``, so its events depend only on the seed, the chunk
-size and the settings: the output is the same for any number of workers. Each finished chunk is saved
-atomically in a work directory next to the first output (``<output>.parts/``); a rerun of the same
-command skips chunks already there, so an interrupted run resumes. When all chunks are done, the outputs
-are written atomically and the work directory is removed.
+from child ``i`` of ``numpy.random.SeedSequence(seed)`` (:func:`bumphunt.seeding.pythia_seeds`), so its
+events depend only on the seed, the chunk size and the settings: the output is the same for any
+executor and number of workers. Chunks are the tasks of :func:`bumphunt.executors.run_tasks`, the layer
+that runs pseudo-experiments too: they fan out over local processes, a Dask cluster or SLURM jobs. Each
+finished chunk is saved atomically with its result record in a work directory next to the first output
+(``<output>.parts/chunks/``); a rerun of the same command skips chunks already there, so an interrupted
+run resumes. When all chunks are done, the outputs are written atomically and the work directory is
+removed.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
+import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import shutil
 import time
@@ -28,7 +30,8 @@ import numpy as np
 
 from bumphunt import __version__
 from bumphunt._files import atomic_path
-from bumphunt.errors import ConfigError
+from bumphunt.errors import BumphuntError, ConfigError
+from bumphunt.executors import ExecutorSpec, ResultStore, Task, run_tasks
 from bumphunt.generate.cards import ProcessCard
 from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
@@ -128,15 +131,23 @@ class GenerationSummary:
         return self.provenance["n_generated"] / self.wall_seconds if self.wall_seconds else float("nan")
 
 
-def _chunk_path(work_dir: Path, index: int) -> Path:
-    return work_dir / f"chunk-{index:05d}.npz"
+def _chunk_path(chunks: Path, index: int) -> Path:
+    return chunks / f"chunk-{index:05d}.npz"
 
 
-def _run_chunk(plan: GenerationPlan, index: int, work_dir: Path) -> int:
-    """Generate chunk ``index`` and save it atomically; return its number of selected events."""
-    size = plan.chunk_sizes[index]
+def _tasks(plan: GenerationPlan) -> list[Task]:
+    """One task per chunk: key ``chunk-<index>``, the chunk's Pythia seed, its index and size."""
+    return [
+        Task(f"chunk-{index:05d}", seed, {"index": index, "n_events": size})
+        for index, (size, seed) in enumerate(zip(plan.chunk_sizes, plan.chunk_seeds, strict=True))
+    ]
+
+
+def _run_chunk(plan: GenerationPlan, chunks: Path, task: Task) -> dict[str, Any]:
+    """Generate the chunk of ``task``, save it atomically; return its counts (the task's result)."""
+    index, size = int(task.params["index"]), int(task.params["n_events"])
     result = generate_chunk(
-        plan.card, size, plan.chunk_seeds[index], selection=plan.selection, constituents=plan.constituents
+        plan.card, size, task.seed, selection=plan.selection, constituents=plan.constituents
     )
     arrays = {
         "features": result.features,
@@ -146,21 +157,31 @@ def _run_chunk(plan: GenerationPlan, index: int, work_dir: Path) -> int:
     }
     if result.constituents is not None:
         arrays["constituents"] = result.constituents
-    with atomic_path(_chunk_path(work_dir, index)) as tmp, tmp.open("wb") as handle:
+    with atomic_path(_chunk_path(chunks, index)) as tmp, tmp.open("wb") as handle:
         np.savez(handle, **arrays)
-    return size
+    return {"n_selected": size, "n_generated": int(result.n_generated), "n_passed": int(result.n_passed)}
 
 
-def _finished(work_dir: Path, plan: GenerationPlan) -> set[int]:
-    """Indices of chunks already saved with the right number of events."""
-    done = set()
-    for index, size in enumerate(plan.chunk_sizes):
-        path = _chunk_path(work_dir, index)
-        if path.exists():
-            with np.load(path) as chunk:
-                if len(chunk["features"]) == size:
-                    done.add(index)
-    return done
+def _adopt_unrecorded_chunks(work_dir: Path, chunks: Path, plan: GenerationPlan, store: ResultStore) -> None:
+    """Record chunks saved without a result record (by the runner before the executor layer, as
+    ``<work>/chunk-*.npz``): a chunk file with the right number of events was written atomically under
+    the same plan (the work directory's fingerprint says so), so it counts as done."""
+    done = store.done()
+    for task in _tasks(plan):
+        index = int(task.params["index"])
+        old, new = _chunk_path(work_dir, index), _chunk_path(chunks, index)
+        if old.exists() and not new.exists():
+            chunks.mkdir(exist_ok=True)
+            old.replace(new)
+        if task.key in done or not new.exists():
+            continue
+        with np.load(new) as chunk:
+            if len(chunk["features"]) != task.params["n_events"]:
+                continue
+            n_generated, n_passed = (int(c) for c in chunk["counts"])
+        store.write(
+            task, {"n_selected": task.params["n_events"], "n_generated": n_generated, "n_passed": n_passed}
+        )
 
 
 def _prepare_work_dir(work_dir: Path, plan: GenerationPlan) -> None:
@@ -230,6 +251,7 @@ def generate(
     *,
     constituents_output: str | os.PathLike[str] | None = None,
     workers: int = 1,
+    executor: ExecutorSpec | None = None,
     work_dir: str | os.PathLike[str] | None = None,
     command: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -246,7 +268,11 @@ def generate(
     constituents_output
         Optional HDF5 file in the LHCO constituents layout; needs ``plan.constituents``.
     workers
-        Worker processes (1 runs in this process).
+        Local worker processes; ignored when ``executor`` is given.
+    executor
+        Where the chunks run (:class:`~bumphunt.executors.ExecutorSpec`: local processes, a Dask
+        cluster, SLURM jobs); default ``ExecutorSpec(kind="local", n_workers=workers)``. The work
+        directory must be on a file system the workers share.
     work_dir
         Where chunks are kept until the outputs are written; ``<first output>.parts`` by default.
     command
@@ -258,6 +284,13 @@ def generate(
     Returns
     -------
     GenerationSummary
+
+    Raises
+    ------
+    bumphunt.errors.ConfigError
+        For bad settings, or a work directory left by a run with other settings.
+    bumphunt.errors.BumphuntError
+        If chunks fail (the finished ones stay in the work directory for a rerun).
     """
     if not outputs:
         raise ConfigError("give at least one output file")
@@ -268,48 +301,50 @@ def generate(
             raise ConfigError("a constituents output needs a plan with constituents=True")
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    spec = executor if executor is not None else ExecutorSpec(kind="local", n_workers=workers)
     work = Path(work_dir) if work_dir is not None else paths[0].with_name(paths[0].name + ".parts")
     start = time.perf_counter()
     _prepare_work_dir(work, plan)
-    done = _finished(work, plan)
+    chunks = work / "chunks"
+    store = ResultStore(chunks)
+    _adopt_unrecorded_chunks(work, chunks, plan, store)
+    reused = len(store.done())
+    tasks = _tasks(plan)
+    events_done = 0
+
+    def report(done: int, total: int) -> None:
+        nonlocal events_done
+        now = min(done * plan.chunk_size, plan.n_events) if done < total else plan.n_events
+        if progress is not None:
+            progress(now - events_done)
+        events_done = now
+
     if progress is not None:
         progress(0)
-        for index in sorted(done):
-            progress(plan.chunk_sizes[index])
-    todo = [i for i in range(len(plan.chunk_sizes)) if i not in done]
-    log.info("generating %d chunks (%d found finished) with %d worker(s)", len(todo), len(done), workers)
-    if workers == 1:
-        for index in todo:
-            size = _run_chunk(plan, index, work)
-            if progress is not None:
-                progress(size)
-    elif todo:
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=context) as pool:
-            futures = [pool.submit(_run_chunk, plan, index, work) for index in todo]
-            try:
-                for future in cf.as_completed(futures):
-                    size = future.result()
-                    if progress is not None:
-                        progress(size)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-    provenance = _provenance(plan, work, command)
+    log.info("generating %d chunks with the %s executor", len(tasks), spec.kind)
+    summary = run_tasks(
+        functools.partial(_run_chunk, plan, chunks), tasks, store, executor=spec, progress=report
+    )
+    if summary.failed:
+        first = summary.failed[0]
+        raise BumphuntError(
+            f"{summary.n_failed} of {len(tasks)} chunks failed (first: {first.key}: {first.message}); "
+            f"the finished chunks stay in {str(work)!r}: rerun the same command to resume"
+        )
+    provenance = _provenance(plan, chunks, command)
     n_chunks = len(plan.chunk_sizes)
     label = plan.card.label
     written = []
     for path in paths:
-        frames = (features_frame(f, label) for f in _iter_chunks(work, n_chunks, "features"))
+        frames = (features_frame(f, label) for f in _iter_chunks(chunks, n_chunks, "features"))
         written.append(write_table(path, frames, provenance))
     if constituents_output is not None:
-        frames = (constituents_frame(c, label) for c in _iter_chunks(work, n_chunks, "constituents"))
+        frames = (constituents_frame(c, label) for c in _iter_chunks(chunks, n_chunks, "constituents"))
         written.append(write_table(constituents_path, frames, provenance))
     shutil.rmtree(work)
     return GenerationSummary(
         outputs=written,
         provenance=provenance,
         wall_seconds=time.perf_counter() - start,
-        chunks_reused=len(done),
+        chunks_reused=reused,
     )
