@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from bumphunt.errors import BumphuntError
-from bumphunt.executors import ExecutorSpec, ResultStore, Task, run_tasks, spawn_seeds
+from bumphunt.executors import ExecutorConfig, ResultStore, Task, run_tasks, spawn_seeds
 from bumphunt.stats import get_shape, sample_masses, selection_scan, sliding_windows
 
 NULL_TOY = {
@@ -105,7 +105,7 @@ def reference_rate(function: Callable[[Task], dict[str, Any]], tasks: list[Task]
     return len(tasks) / (time.perf_counter() - start) * 60.0
 
 
-def executor_rate(function: Callable[[Task], dict[str, Any]], tasks: list[Task], spec: ExecutorSpec):
+def executor_rate(function: Callable[[Task], dict[str, Any]], tasks: list[Task], spec: ExecutorConfig):
     """Tasks per minute of ``run_tasks`` on a fresh store, and the mean wall time of one task there (s)."""
     with tempfile.TemporaryDirectory() as tmp:
         store = ResultStore(tmp)
@@ -152,7 +152,7 @@ def main() -> None:
         rates = {}
         for workers in (1, 2):
             rates[workers], per_task = executor_rate(
-                function, tasks, ExecutorSpec(kind=kind, n_workers=workers)
+                function, tasks, ExecutorConfig(kind=kind, n_workers=workers)
             )
             print(f"run_tasks {kind:5s}, {workers} worker{'s' if workers > 1 else ' '}   : "
                   f"{rates[workers]:8.1f} toys/min   ratio to reference {rates[workers] / reference:.3f}   "

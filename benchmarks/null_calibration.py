@@ -50,7 +50,7 @@ from scipy import stats
 
 from bumphunt.config import MethodConfig, StatisticsConfig
 from bumphunt.events import Window
-from bumphunt.executors import ExecutorSpec, ResultStore, Task, run_tasks, spawn_seeds
+from bumphunt.executors import ExecutorConfig, ResultStore, Task, run_tasks, spawn_seeds
 from bumphunt.stats import sliding_windows
 from bumphunt.stats.selection import BACKGROUNDS, selection_scan
 
@@ -290,7 +290,10 @@ def main() -> None:
     if not args.summary_only:
         t0 = time.perf_counter()
         summary = run_tasks(
-            pseudo_experiment, tasks, store, executor=ExecutorSpec(kind=args.executor, n_workers=args.workers)
+            pseudo_experiment,
+            tasks,
+            store,
+            executor=ExecutorConfig(kind=args.executor, n_workers=args.workers),
         )
         print(
             f"ran {summary.n_run} tasks in "

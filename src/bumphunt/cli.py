@@ -162,7 +162,7 @@ def generate_dijet(
     Chunks run on local processes or a Dask cluster, with the same events for the same seed; a rerun
     of an interrupted command resumes from the chunks it finished.
     """
-    from bumphunt.executors import ExecutorSpec
+    from bumphunt.config import parse_executor
     from bumphunt.generate import DEFAULT_PTHAT_MIN, PROCESSES, DijetSelection, GenerationPlan
     from bumphunt.generate import generate as run_generation
 
@@ -182,7 +182,9 @@ def generate_dijet(
         selection=DijetSelection(trigger_pt=trigger_pt),
         constituents=constituents_output is not None,
     )
-    spec = ExecutorSpec(kind=executor, n_workers=workers, address=address)
+    spec = parse_executor(
+        {"kind": executor, "n_workers": workers, "address": address}, "--executor/--workers/--address"
+    )
     command = shlex.join(["bumphunt", *click.get_current_context().obj["argv"]])
     progress = _progress("ev")
     task = progress.add_task(f"{card.name} events", total=n_events)
@@ -478,8 +480,8 @@ def ensemble_command(
     Each pseudo-experiment is the whole search on a resampled dataset, with its own seed and result
     file; a rerun skips finished ones, so an interrupted ensemble resumes where it stopped.
     """
-    from bumphunt.config import load_config
-    from bumphunt.ensemble import ensemble_directory, executor_spec, run_ensemble, write_ensemble_outputs
+    from bumphunt.config import load_config, parse_executor
+    from bumphunt.ensemble import ensemble_directory, run_ensemble, write_ensemble_outputs
     from bumphunt.executors import slurm_job_script
 
     config = load_config(config_path)
@@ -490,9 +492,14 @@ def ensemble_command(
         update.update(kind="dask", address=address)
     if workers is not None:
         update["n_workers"] = workers
-    spec_config = config.ensemble.executor.model_copy(update=update)
+    settings = {**config.ensemble.executor.model_dump(exclude_unset=True), **update}
     if slurm_script:
-        click.echo(slurm_job_script(executor_spec(spec_config.model_copy(update={"kind": "slurm"}))))
+        settings = {k: v for k, v in settings.items() if k != "n_workers"} | {"kind": "slurm"}
+    elif settings.get("kind", "local") != "slurm":
+        settings.pop("slurm", None)  # the options chose another executor than the file's SLURM one
+    spec_config = parse_executor(settings, f"{config_path}: ensemble.executor with the command-line options")
+    if slurm_script:
+        click.echo(slurm_job_script(spec_config))
         return
     progress = _progress("exp")
     task = progress.add_task("pseudo-experiments", total=None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -53,6 +54,7 @@ __all__ = [
     "json_schema",
     "load_config",
     "parse_config",
+    "parse_executor",
 ]
 
 SCHEMA_VERSION = 1
@@ -263,20 +265,81 @@ class OutputConfig(_Model):
     overwrite: bool = Field(default=False, description="Replace an existing results directory.")
 
 
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*([kKMGTP]i?)?[bB]?")
+_WALLTIME = re.compile(r"(\d+-)?\d+(:\d{1,2}){0,2}")
+
+
 class SlurmConfig(_Model):
     """SLURM jobs of Dask workers (dask-jobqueue)."""
 
-    queue: str | None = Field(default=None, description="Partition.")
-    account: str | None = Field(default=None, description="Account to charge.")
-    cores: int = Field(default=1, ge=1, description="Cores per job.")
-    memory: str = Field(default="4GB", description="Memory per job, e.g. '4GB'.")
-    walltime: str = Field(default="01:00:00", description="Wall time per job (HH:MM:SS).")
-    n_jobs: int = Field(default=1, ge=1, description="Jobs to start.")
-    job_extra_directives: tuple[str, ...] = Field(default=(), description="Extra #SBATCH lines.")
+    queue: str | None = Field(
+        default=None, description="Partition (#SBATCH -p); None: Dask's jobqueue.slurm setting."
+    )
+    account: str | None = Field(default=None, description="Account to charge (#SBATCH -A).")
+    cores: int = Field(default=1, ge=1, description="CPU cores per job (--cpus-per-task).")
+    processes: int | None = Field(
+        default=None,
+        ge=1,
+        description="Dask worker processes per job, sharing its cores (None: one per core).",
+    )
+    memory: str = Field(default="4GB", description="Memory per job (--mem), e.g. '8GB'.")
+    walltime: str = Field(
+        default="01:00:00", description="Time limit per job (-t), e.g. '04:00:00' or '1-00:00:00'."
+    )
+    n_jobs: int = Field(default=1, ge=1, description="Jobs to submit.")
+    job_extra_directives: tuple[str, ...] = Field(
+        default=(), description="Further #SBATCH options without the prefix, e.g. '--gres=gpu:1'."
+    )
+
+    @field_validator("queue", "account")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or "\n" in value):
+            raise ValueError(f"must be a SLURM name, got {value!r}")
+        return value
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        if not _MEMORY.fullmatch(value):
+            raise ValueError(f"must be a memory size per SLURM job, e.g. '8GB'; got {value!r}")
+        return value
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, value: str) -> str:
+        if not _WALLTIME.fullmatch(value):
+            raise ValueError(f"must be a SLURM time limit, e.g. '04:00:00' or '1-00:00:00'; got {value!r}")
+        return value
+
+    @field_validator("job_extra_directives")
+    @classmethod
+    def _directives(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for directive in value:
+            if not directive.strip() or directive.lstrip().startswith("#"):
+                raise ValueError(
+                    f"must be SBATCH options without '#SBATCH', e.g. '--gres=gpu:1'; got {directive!r}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _processes_fit_cores(self) -> SlurmConfig:
+        if self.processes is not None and self.processes > self.cores:
+            raise ValueError(f"processes must be from 1 to cores ({self.cores}), got {self.processes}")
+        return self
+
+    @property
+    def worker_processes(self) -> int:
+        """Dask worker processes per job (``processes``, or one per core)."""
+        return self.processes if self.processes is not None else self.cores
 
 
 class ExecutorConfig(_Model):
-    """Where pseudo-experiments run."""
+    """Where tasks (pseudo-experiments, generator chunks) run: the one executor settings type.
+
+    ``local`` runs a process pool here; ``dask`` a Dask ``LocalCluster`` of ``n_workers`` started here,
+    or the scheduler at ``address``; ``slurm`` Dask workers in SLURM jobs (``slurm``).
+    """
 
     kind: Literal["local", "dask", "slurm"] = Field(
         default="local", description="Local processes, Dask distributed, or SLURM via dask-jobqueue."
@@ -285,6 +348,22 @@ class ExecutorConfig(_Model):
     address: str | None = Field(default=None, description="Address of a running Dask scheduler.")
     retries: int = Field(default=2, ge=0, description="Retries of a task whose worker died.")
     slurm: SlurmConfig = Field(default_factory=SlurmConfig)
+
+    @model_validator(mode="after")
+    def _settings_of_the_kind(self) -> ExecutorConfig:
+        if self.address is not None:
+            if self.kind != "dask":
+                raise ValueError(f"address needs kind 'dask', not {self.kind!r}")
+            if not self.address.strip():
+                raise ValueError(f"address must be a Dask scheduler address, got {self.address!r}")
+        if self.kind != "slurm" and self.slurm != SlurmConfig():
+            raise ValueError(f"the slurm settings are for kind 'slurm', not {self.kind!r}")
+        if self.kind == "slurm" and "n_workers" in self.model_fields_set and self.n_workers != 1:
+            raise ValueError(
+                "n_workers is not used by kind 'slurm': set slurm.n_jobs (jobs) and slurm.processes "
+                "(workers per job) instead"
+            )
+        return self
 
 
 class EnsembleConfig(_Model):
@@ -365,6 +444,20 @@ def _error_line(err: ValidationError, source: str) -> str:
         "" if first["type"] in ("missing", "model_type") or isinstance(value, dict) else f" (got {value!r})"
     )
     return f"{source}: {where}: {message}{shown}{more}"
+
+
+def parse_executor(values: Any, source: str = "executor") -> ExecutorConfig:
+    """Validate executor settings (a mapping, e.g. from command-line options) into an ExecutorConfig.
+
+    Raises
+    ------
+    ConfigError
+        With one line naming ``source``, the setting and what is allowed.
+    """
+    try:
+        return ExecutorConfig.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_error_line(err, source)) from None
 
 
 def parse_config(values: Any, source: str = "config") -> SearchConfig:

@@ -29,12 +29,11 @@ import numpy as np
 
 from bumphunt.config import ExecutorConfig, SearchConfig, parse_config
 from bumphunt.errors import ConfigError
-from bumphunt.executors import ExecutorSpec, ResultStore, RunSummary, Task, run_tasks, spawn_seeds
+from bumphunt.executors import ResultStore, RunSummary, Task, run_tasks, spawn_seeds
 
 __all__ = [
     "ensemble_directory",
     "ensemble_tasks",
-    "executor_spec",
     "run_ensemble",
     "run_pseudo_experiment",
     "summarize_ensemble",
@@ -49,23 +48,6 @@ def ensemble_directory(config: SearchConfig) -> Path:
         return Path(config.ensemble.directory)
     out = Path(config.output.directory)
     return out.with_name(out.name + "-ensemble")
-
-
-def executor_spec(executor: ExecutorConfig) -> ExecutorSpec:
-    """The :class:`~bumphunt.executors.ExecutorSpec` of the configuration's executor settings."""
-    slurm = executor.slurm
-    if executor.kind != "slurm":
-        return ExecutorSpec(kind=executor.kind, n_workers=executor.n_workers, address=executor.address)
-    return ExecutorSpec(
-        kind="slurm",
-        queue=slurm.queue,
-        account=slurm.account,
-        cores=slurm.cores,
-        memory=slurm.memory,
-        walltime=slurm.walltime,
-        job_extra_directives=tuple(slurm.job_extra_directives),
-        n_jobs=slurm.n_jobs,
-    )
 
 
 def _task_config(config: SearchConfig) -> dict[str, Any]:
@@ -202,9 +184,7 @@ def run_ensemble(
     executor = executor or config.ensemble.executor
     tasks = ensemble_tasks(config)
     store = ResultStore(ensemble_directory(config) / "tasks")
-    summary = run_tasks(
-        function, tasks, store, executor=executor_spec(executor), progress=progress, retries=executor.retries
-    )
+    summary = run_tasks(function, tasks, store, executor=executor, progress=progress)
     return summary, summarize_ensemble(store.read_all())
 
 

@@ -2,7 +2,8 @@
 
 A :class:`Task` has a unique key, its own seed and JSON-able parameters. :func:`run_tasks` calls a task
 function on each task that has no result yet in a :class:`ResultStore` (a directory with one JSON file per
-task), on one of three executors described by an :class:`ExecutorSpec`:
+task), on one of three executors described by a :class:`bumphunt.config.ExecutorConfig` (the one executor
+settings type of the package, also the ``executor`` block of a search configuration):
 
 ``local`` (default)
     A pool of ``n_workers`` processes started with the ``spawn`` method (safe with torch and threads).
@@ -10,7 +11,8 @@ task), on one of three executors described by an :class:`ExecutorSpec`:
     A Dask ``distributed`` cluster: an existing scheduler (``address``) or a ``LocalCluster`` of
     ``n_workers`` single-threaded processes that :func:`run_tasks` starts and closes.
 ``slurm``
-    Dask workers in SLURM jobs through ``dask_jobqueue.SLURMCluster`` (``n_jobs`` jobs of ``cores`` cores);
+    Dask workers in SLURM jobs through ``dask_jobqueue.SLURMCluster`` (``slurm.n_jobs`` jobs of
+    ``slurm.cores`` cores);
     :func:`slurm_job_script` shows the job script. The store must be on a file system that the nodes
     share with the submitting machine.
 
@@ -60,13 +62,14 @@ import numpy as np
 
 from bumphunt import __version__
 from bumphunt._files import atomic_path
+from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError, DataFormatError, DependencyError, MissingFileError
 from bumphunt.seeding import spawn_seeds
 from bumphunt.stats._records import jsonable
 
 __all__ = [
     "EXECUTOR_KINDS",
-    "ExecutorSpec",
+    "ExecutorConfig",
     "ResultStore",
     "RunSummary",
     "Task",
@@ -83,8 +86,6 @@ EXECUTOR_KINDS = ("local", "dask", "slurm")
 """The executors :func:`run_tasks` knows."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}")
-_MEMORY = re.compile(r"\d+(\.\d+)?\s*([kKMGTP]i?)?[bB]?")
-_WALLTIME = re.compile(r"(\d+-)?\d+(:\d{1,2}){0,2}")
 _CLUSTER_HINT = "pip install 'bumphunt[cluster]'"
 _RECORD_FIELDS = ("key", "seed", "params", "result")
 
@@ -202,122 +203,6 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """All fields as builtin types, ready for :func:`json.dumps`."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class ExecutorSpec:
-    """Where tasks run.
-
-    Attributes
-    ----------
-    kind
-        ``"local"`` (process pool), ``"dask"`` (Dask distributed) or ``"slurm"`` (Dask workers in SLURM
-        jobs through dask-jobqueue).
-    n_workers
-        Worker processes of ``local``, and of the Dask ``LocalCluster`` that ``dask`` starts when no
-        ``address`` is given (ignored with an address); must stay 1 for ``slurm``.
-    address
-        ``dask`` only: address of a running Dask scheduler (e.g. ``"tcp://10.0.0.1:8786"``).
-    queue, account
-        ``slurm`` only: partition (``#SBATCH -p``) and account (``#SBATCH -A``); None leaves them to
-        Dask's ``jobqueue.slurm`` configuration.
-    cores
-        ``slurm`` only: CPU cores per job (``--cpus-per-task``).
-    processes
-        ``slurm`` only: Dask worker processes per job, sharing its cores; None: one single-threaded
-        process per core.
-    memory
-        ``slurm`` only, required: memory per job, e.g. ``"8GB"`` (``--mem``).
-    walltime
-        ``slurm`` only, required: time limit per job, e.g. ``"04:00:00"`` or ``"1-00:00:00"`` (``-t``).
-    job_extra_directives
-        ``slurm`` only: further ``#SBATCH`` options without the prefix, e.g. ``["--gres=gpu:1"]``.
-    n_jobs
-        ``slurm`` only: number of jobs to submit.
-
-    Raises
-    ------
-    ConfigError
-        If a setting is missing, has a wrong value, or does not belong to ``kind``; the message names it.
-    """
-
-    kind: str = "local"
-    n_workers: int = 1
-    address: str | None = None
-    queue: str | None = None
-    account: str | None = None
-    cores: int = 1
-    processes: int | None = None
-    memory: str | None = None
-    walltime: str | None = None
-    job_extra_directives: tuple[str, ...] = ()
-    n_jobs: int = 1
-
-    def __post_init__(self) -> None:
-        if self.kind not in EXECUTOR_KINDS:
-            raise ConfigError(f"executor kind must be one of {', '.join(EXECUTOR_KINDS)}; got {self.kind!r}")
-        if not _is_count(self.n_workers, 1):
-            raise ConfigError(f"executor n_workers must be a positive integer, got {self.n_workers!r}")
-        if self.address is not None and self.kind != "dask":
-            raise ConfigError(f"executor address needs kind 'dask', not {self.kind!r}")
-        if self.address is not None and (not isinstance(self.address, str) or not self.address.strip()):
-            raise ConfigError(f"executor address must be a Dask scheduler address, got {self.address!r}")
-        directives = self.job_extra_directives
-        if isinstance(directives, str) or not isinstance(directives, Sequence):
-            raise ConfigError(f"job_extra_directives must be a list of strings, got {directives!r}")
-        object.__setattr__(self, "job_extra_directives", tuple(directives))
-        defaults = ExecutorSpec.__dataclass_fields__
-        slurm_only = ("queue", "account", "cores", "processes", "memory", "walltime")
-        slurm_only += ("job_extra_directives", "n_jobs")
-        if self.kind != "slurm":
-            for name in slurm_only:
-                if getattr(self, name) != defaults[name].default:
-                    raise ConfigError(f"executor setting {name} is for kind 'slurm', not {self.kind!r}")
-        else:
-            self._check_slurm()
-
-    def _check_slurm(self) -> None:
-        if self.n_workers != 1:
-            raise ConfigError(
-                "executor n_workers is not used by kind 'slurm': set n_jobs (jobs) and processes "
-                "(workers per job) instead"
-            )
-        for name in ("queue", "account"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or not value.strip() or "\n" in value):
-                raise ConfigError(f"executor {name} must be a SLURM {name} name, got {value!r}")
-        if not _is_count(self.cores, 1):
-            raise ConfigError(f"executor cores must be a positive integer, got {self.cores!r}")
-        if self.processes is not None and not (_is_count(self.processes, 1) and self.processes <= self.cores):
-            raise ConfigError(
-                f"executor processes must be an integer from 1 to cores ({self.cores}), "
-                f"got {self.processes!r}"
-            )
-        if self.memory is None or not (isinstance(self.memory, str) and _MEMORY.fullmatch(self.memory)):
-            raise ConfigError(
-                "executor memory (per SLURM job) is required for kind 'slurm', e.g. '8GB'; "
-                f"got {self.memory!r}"
-            )
-        if self.walltime is None or not (
-            isinstance(self.walltime, str) and _WALLTIME.fullmatch(self.walltime)
-        ):
-            raise ConfigError(
-                "executor walltime (per SLURM job) is required for kind 'slurm', e.g. '04:00:00' or "
-                f"'1-00:00:00'; got {self.walltime!r}"
-            )
-        for directive in self.job_extra_directives:
-            if not isinstance(directive, str) or not directive.strip() or directive.lstrip().startswith("#"):
-                raise ConfigError(
-                    "job_extra_directives must be SBATCH options without '#SBATCH', e.g. '--gres=gpu:1'; "
-                    f"got {directive!r}"
-                )
-        if not _is_count(self.n_jobs, 1):
-            raise ConfigError(f"executor n_jobs must be a positive integer, got {self.n_jobs!r}")
-
-    @property
-    def worker_processes(self) -> int:
-        """Dask worker processes per SLURM job (``processes``, or one per core)."""
-        return self.processes if self.processes is not None else self.cores
 
 
 class ResultStore:
@@ -554,9 +439,9 @@ def run_tasks(
     tasks: Sequence[Task],
     store: ResultStore | str | os.PathLike[str],
     *,
-    executor: ExecutorSpec | None = None,
+    executor: ExecutorConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
-    retries: int = 2,
+    retries: int | None = None,
 ) -> RunSummary:
     """Run ``function`` on every task without a result in ``store``; each worker writes its result file.
 
@@ -570,14 +455,16 @@ def run_tasks(
     store
         Where results go (a :class:`ResultStore` or its directory).
     executor
-        Where tasks run; the ``local`` executor with one worker if None.
+        Where tasks run (:class:`~bumphunt.config.ExecutorConfig`); the ``local`` executor with one
+        worker if None.
     progress
         Called as ``progress(done, total)`` once at the start (``done`` = tasks already in the store) and
         after each task finishes or fails.
     retries
-        How often a task whose worker process died is run again. Tasks that raise are not retried; with
-        Dask, ``retries`` also covers errors writing the result file, and bounds the worker deaths of
-        the clusters started here (Dask's ``allowed-failures``; an existing scheduler keeps its own).
+        How often a task whose worker process died is run again (default: ``executor.retries``).
+        Tasks that raise are not retried; with Dask, ``retries`` also covers errors writing the result
+        file, and bounds the worker deaths of the clusters started here (Dask's ``allowed-failures``;
+        an existing scheduler keeps its own).
 
     Returns
     -------
@@ -592,9 +479,11 @@ def run_tasks(
         If the ``dask``/``slurm`` executor is asked for and Dask (or dask-jobqueue) is not installed.
     """
     start = time.perf_counter()
-    spec = executor if executor is not None else ExecutorSpec()
-    if not isinstance(spec, ExecutorSpec):
-        raise ConfigError(f"executor must be an ExecutorSpec, got {type(spec).__name__}")
+    spec = executor if executor is not None else ExecutorConfig(kind="local", n_workers=1)
+    if not isinstance(spec, ExecutorConfig):
+        raise ConfigError(f"executor must be a bumphunt.config.ExecutorConfig, got {type(spec).__name__}")
+    if retries is None:
+        retries = spec.retries
     if not _is_count(retries, 0):
         raise ConfigError(f"retries must be a non-negative integer, got {retries!r}")
     if spec.kind == "local":
@@ -771,7 +660,7 @@ def _import_distributed() -> Any:
     return distributed
 
 
-def _slurm_cluster(spec: ExecutorSpec, *, dashboard_port: bool = True) -> Any:
+def _slurm_cluster(spec: ExecutorConfig, *, dashboard_port: bool = True) -> Any:
     """The SLURMCluster of ``spec``; without ``dashboard_port`` its dashboard takes any free port."""
     if spec.kind != "slurm":
         raise ConfigError(f"a SLURM cluster needs an executor of kind 'slurm', not {spec.kind!r}")
@@ -781,19 +670,19 @@ def _slurm_cluster(spec: ExecutorSpec, *, dashboard_port: bool = True) -> Any:
     except ImportError as err:
         raise DependencyError(f"the 'slurm' executor needs dask-jobqueue ({err}): {_CLUSTER_HINT}") from None
     return dask_jobqueue.SLURMCluster(
-        queue=spec.queue,
-        account=spec.account,
-        cores=spec.cores,
-        processes=spec.worker_processes,
-        memory=spec.memory,
-        walltime=spec.walltime,
-        job_extra_directives=list(spec.job_extra_directives),
+        queue=spec.slurm.queue,
+        account=spec.slurm.account,
+        cores=spec.slurm.cores,
+        processes=spec.slurm.worker_processes,
+        memory=spec.slurm.memory,
+        walltime=spec.slurm.walltime,
+        job_extra_directives=list(spec.slurm.job_extra_directives),
         job_name="bumphunt",
         scheduler_options={} if dashboard_port else {"dashboard_address": ":0"},
     )
 
 
-def slurm_job_script(spec: ExecutorSpec) -> str:
+def slurm_job_script(spec: ExecutorConfig) -> str:
     """The SLURM batch script that the ``slurm`` executor would submit for each job.
 
     Builds the ``dask_jobqueue.SLURMCluster`` (needs no SLURM installation: nothing is submitted), asks
@@ -840,7 +729,7 @@ def _local_worker_settings(dask: Any) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
+def _dask_client(spec: ExecutorConfig, retries: int) -> Iterator[Any]:
     """A client of the scheduler at ``spec.address``, or of a cluster started (and closed) here."""
     distributed = _import_distributed()
     import dask
@@ -875,8 +764,8 @@ def _dask_client(spec: ExecutorSpec, retries: int) -> Iterator[Any]:
             cluster = distributed.LocalCluster(n_workers=spec.n_workers, threads_per_worker=1, processes=True)
     try:
         if spec.kind == "slurm":
-            cluster.scale(jobs=spec.n_jobs)
-            log.info("submitted %d SLURM jobs; tasks start when they run", spec.n_jobs)
+            cluster.scale(jobs=spec.slurm.n_jobs)
+            log.info("submitted %d SLURM jobs; tasks start when they run", spec.slurm.n_jobs)
         log.info("Dask dashboard: %s", getattr(cluster, "dashboard_link", "none"))
         with distributed.Client(cluster, set_as_default=False) as client:
             yield client

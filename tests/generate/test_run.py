@@ -122,11 +122,11 @@ def test_chunks_of_the_runner_before_the_executor_layer_are_reused(small_run, tm
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")
 def test_a_dask_cluster_generates_the_same_events(small_run, tmp_path):
     pytest.importorskip("distributed")
-    from bumphunt.executors import ExecutorSpec
+    from bumphunt.executors import ExecutorConfig
 
     out, _ = small_run
     plan = GenerationPlan(wprime_to_xy(), n_events=60, seed=7, chunk_size=25)
-    summary = generate(plan, [tmp_path / "dask.h5"], executor=ExecutorSpec(kind="dask", n_workers=2))
+    summary = generate(plan, [tmp_path / "dask.h5"], executor=ExecutorConfig(kind="dask", n_workers=2))
     assert (
         pd.read_hdf(tmp_path / "dask.h5").to_numpy().tobytes()
         == pd.read_hdf(out / "sig.h5").to_numpy().tobytes()
@@ -149,7 +149,7 @@ def test_changed_settings_do_not_mix_with_old_chunks(tmp_path):
         (["--process", "zprime", "-n", "5"], "unknown process 'zprime'"),
         (["--process", "wprime", "--m-x", "3000", "--m-y", "600", "-n", "5"], "m_x + m_y must be below"),
         (["-n", "-5"], "number of events must be a positive integer"),
-        (["-n", "5", "--workers", "0"], "workers must be a positive integer"),
+        (["-n", "5", "--workers", "0"], "n_workers: Input should be greater than or equal to 1 (got 0)"),
         (["-n", "5", "--pthat-min", "-100"], "pthat_min must be a positive"),
         (["--process", "wprime", "-n", "5", "--chunk-size", "0"], "chunk_size must be a positive"),
     ],

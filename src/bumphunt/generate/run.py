@@ -30,8 +30,9 @@ import numpy as np
 
 from bumphunt import __version__
 from bumphunt._files import atomic_path
+from bumphunt.config import ExecutorConfig
 from bumphunt.errors import BumphuntError, ConfigError
-from bumphunt.executors import ExecutorSpec, ResultStore, Task, run_tasks
+from bumphunt.executors import ResultStore, Task, run_tasks
 from bumphunt.generate.cards import ProcessCard
 from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
@@ -251,7 +252,7 @@ def generate(
     *,
     constituents_output: str | os.PathLike[str] | None = None,
     workers: int = 1,
-    executor: ExecutorSpec | None = None,
+    executor: ExecutorConfig | None = None,
     work_dir: str | os.PathLike[str] | None = None,
     command: str | None = None,
     progress: Callable[[int], None] | None = None,
@@ -270,8 +271,8 @@ def generate(
     workers
         Local worker processes; ignored when ``executor`` is given.
     executor
-        Where the chunks run (:class:`~bumphunt.executors.ExecutorSpec`: local processes, a Dask
-        cluster, SLURM jobs); default ``ExecutorSpec(kind="local", n_workers=workers)``. The work
+        Where the chunks run (:class:`~bumphunt.config.ExecutorConfig`: local processes, a Dask
+        cluster, SLURM jobs); default ``ExecutorConfig(kind="local", n_workers=workers)``. The work
         directory must be on a file system the workers share.
     work_dir
         Where chunks are kept until the outputs are written; ``<first output>.parts`` by default.
@@ -301,7 +302,7 @@ def generate(
             raise ConfigError("a constituents output needs a plan with constituents=True")
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-    spec = executor if executor is not None else ExecutorSpec(kind="local", n_workers=workers)
+    spec = executor if executor is not None else ExecutorConfig(kind="local", n_workers=workers)
     work = Path(work_dir) if work_dir is not None else paths[0].with_name(paths[0].name + ".parts")
     start = time.perf_counter()
     _prepare_work_dir(work, plan)
