@@ -11,6 +11,7 @@ import yaml
 
 import bumphunt.search
 from bumphunt.cli import main
+from bumphunt.summary import read_summary
 
 
 @pytest.fixture
@@ -117,6 +118,8 @@ def test_run_writes_the_results_directory(small_config, tmp_path, capsys):
     assert "the excess window contains the signal mass: yes" in printed
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema"] == "bumphunt.summary" and summary["schema_version"] == 1
+    typed = read_summary(out / "summary.json")  # the file is a valid summary of the schema
+    assert typed.to_dict() == summary and typed.global_significance.n_toys == 5
     assert summary["config"]["output"]["directory"] == str(out)
     assert summary["provenance"]["injection"]["s_over_b"] == 0.25
     generator = summary["provenance"]["file_provenance"]  # carried from the generated file to the results

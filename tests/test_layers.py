@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "io": 3,
     "methods": 3,
     "config": 3,
+    "summary": 3,
     # event generation, executors
     "generate": 4,
     "executors": 4,

@@ -54,7 +54,9 @@ def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, 
     cfg = parse_config(small_config(tmp_path / "out", name=method))
     stages: set[str] = set()
     result = run_search(cfg, progress=lambda stage, done, total: stages.add(stage))
-    summary = json.loads(json.dumps(result.summary()))  # JSON-ready
+    typed = result.summary()
+    assert typed.best is not None and typed.best.sr == (3200.0, 3600.0)
+    summary = json.loads(json.dumps(typed.to_dict()))  # JSON-ready
     assert stages == {"windows", "training", "toys"}
     assert [w["sr"] for w in summary["windows"]] == [[3200.0, 3600.0], [3600.0, 4000.0]]
     assert all(w["status"] == "ok" for w in summary["windows"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import sys
@@ -30,6 +31,7 @@ from bumphunt.errors import BumphuntError, ConfigError
 
 if TYPE_CHECKING:
     from bumphunt.config import SearchConfig
+    from bumphunt.summary import Summary
 
 __all__ = ["cli", "main"]
 
@@ -304,6 +306,14 @@ def config_schema() -> None:
     click.echo(json_schema())
 
 
+@config_group.command("summary-schema")
+def summary_schema_command() -> None:
+    """Print the JSON schema of the summary.json that bumphunt run writes."""
+    from bumphunt.summary import summary_schema
+
+    click.echo(json.dumps(summary_schema(), indent=2))
+
+
 @config_group.command("example")
 def config_example() -> None:
     """Print a commented example configuration (save it and edit: bumphunt config example > search.yaml)."""
@@ -362,62 +372,59 @@ def _run_and_write(config: SearchConfig, *, title: str) -> None:
     Console().print(f"report: {Path(config.output.directory) / 'report.html'}")
 
 
-def _results_table(summary: dict[str, Any], *, title: str) -> Table:
+def _results_table(summary: Summary, *, title: str) -> Table:
     table = Table(title=title)
     for column in ("window", "SR events", "local Z", "best eff.", "flow check AUC", "truth AUC", "status"):
         table.add_column(column, justify="right" if column != "window" else "left")
-    for i, w in enumerate(summary["windows"]):
-        check = w.get("background_check") or {}
-        truth = w.get("truth") or {}
-        mark = " *" if i == summary["best_window"] else ""
+    for i, w in enumerate(summary.windows):
+        mark = " *" if i == summary.best_window else ""
         table.add_row(
-            f"[{w['sr'][0]:g}, {w['sr'][1]:g}) GeV{mark}",
-            f"{w['n_sr']:,}",
-            f"{w['local_z']:.2f}",
-            "-" if w["best_efficiency"] is None else f"{w['best_efficiency']:g}",
-            f"{check['auc']:.3f}" if "auc" in check else "-",
-            f"{truth['auc']:.3f}" if "auc" in truth else "-",
-            w["status"] if w["status"] == "ok" else f"failed: {w['message'][:40]}",
+            f"[{w.sr[0]:g}, {w.sr[1]:g}) GeV{mark}",
+            f"{w.n_sr:,}",
+            f"{w.local_z:.2f}",
+            "-" if w.best_efficiency is None else f"{w.best_efficiency:g}",
+            "-" if w.background_check is None else f"{w.background_check.auc:.3f}",
+            "-" if w.truth is None or w.truth.auc is None else f"{w.truth.auc:.3f}",
+            w.status if w.status == "ok" else f"failed: {w.message[:40]}",
         )
     return table
 
 
-def _verdict(summary: dict[str, Any]) -> str:
+def _verdict(summary: Summary) -> str:
     """Where the excess is, its local and global significance, and the truth when known."""
-    best = summary["best_window"]
-    if best is None:
+    w = summary.best
+    if w is None:
         return "No window could be evaluated."
-    w = summary["windows"][best]
     lines = [
-        f"Largest excess: SR [{w['sr'][0]:g}, {w['sr'][1]:g}) GeV at sideband efficiency "
-        f"{w['best_efficiency']:g}: local significance {summary['local_z']:.2f} sigma"
+        f"Largest excess: SR [{w.sr[0]:g}, {w.sr[1]:g}) GeV at sideband efficiency "
+        f"{w.best_efficiency:g}: local significance {summary.local_z:.2f} sigma"
     ]
-    g = summary.get("global")
+    g = summary.global_significance
     if g is not None:
-        if g["z_is_lower_limit"]:
-            value = f">= {g['z']:.2f} sigma (p < {1 / g['n_toys']:.3g}: no toy reached the observed value)"
+        if g.z_is_lower_limit:
+            value = f">= {g.z:.2f} sigma (p < {1 / g.n_toys:.3g}: no toy reached the observed value)"
         else:
-            value = f"{g['z']:.2f} sigma (p = {g['p_value']:.3g})"
+            value = f"{g.z:.2f} sigma (p = {g.p_value:.3g})"
         lines.append(
-            f"Global significance (look-elsewhere over {len(summary['windows'])} windows and the "
-            f"efficiencies, {g['n_toys']} background-only toys): {value}"
+            f"Global significance (look-elsewhere over {len(summary.windows)} windows and the "
+            f"efficiencies, {g.n_toys} background-only toys): {value}"
         )
-        if not g.get("resolved", True):
+        if not g.resolved:
             lines.append(
-                f"  This rests on {g['n_above']} toy(s) above the observed value; about "
-                f"{g['toys_needed']:,} toys (statistics.global_toys) would measure it to 30 %."
+                f"  This rests on {g.n_above} toy(s) above the observed value; about "
+                f"{g.toys_needed:,} toys (statistics.global_toys) would measure it to 30 %."
             )
-    truth = summary.get("truth")
+    truth = summary.truth
     if truth is not None:
-        inj = summary["data"].get("injection") or {}
-        low, high = truth["signal_mass_68"]
+        inj = summary.data.injection or {}
+        low, high = truth.signal_mass_68
         text = (
-            f"Truth: {truth['n_signal']} signal events, mass median {truth['signal_mass']:.0f} GeV "
+            f"Truth: {truth.n_signal} signal events, mass median {truth.signal_mass:.0f} GeV "
             f"(68 %: {low:.0f}-{high:.0f})"
         )
         if inj:
             text += f", injected at S/B = {inj['s_over_b']:g} in [{inj['sr'][0]:g}, {inj['sr'][1]:g}) GeV"
-        found = "yes" if truth.get("best_window_contains_truth") else "no"
+        found = "yes" if truth.best_window_contains_truth else "no"
         lines.append(f"{text}; the excess window contains the signal mass: {found}")
     return "\n".join(lines)
 

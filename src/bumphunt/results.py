@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bumphunt.errors import ConfigError
+from bumphunt.summary import Summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -99,7 +100,7 @@ def _score_table(result: SearchResult) -> Any:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, tuple[Figure, str]]:
+def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Figure, str]]:
     """The plots of a search: name -> (figure, caption)."""
     from bumphunt.report import plots
 
@@ -107,11 +108,11 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
     best = result.best
     from_summary = plots.summary_figures(summary)  # scan and significance-vs-efficiency of the best window
     if "scan" in from_summary:
-        g = summary.get("global") or {}
+        g = summary.global_significance
         figures["scan"] = (
             from_summary["scan"],
             "Local significance (largest over the selection efficiencies) against the SR centre of each "
-            "window" + (f"; global significance {g['z']:.2f} sigma." if g else "."),
+            "window" + (f"; global significance {g.z:.2f} sigma." if g is not None else "."),
         )
     if "efficiency_vs_mass" in from_summary:
         figures["efficiency_vs_mass"] = (
@@ -164,7 +165,7 @@ def result_figures(result: SearchResult, summary: dict[str, Any]) -> dict[str, t
 
 def write_results(
     result: SearchResult, directory: str | os.PathLike[str], *, overwrite: bool = False
-) -> dict[str, Any]:
+) -> Summary:
     """Write the results directory of ``result`` atomically; returns the summary.
 
     Raises
@@ -176,7 +177,7 @@ def write_results(
 
     summary = result.summary()
     with atomic_directory(directory, overwrite=overwrite) as tmp:
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+        (tmp / "summary.json").write_text(json.dumps(summary.to_dict(), indent=1))
         table = _score_table(result)
         if len(table):
             table.to_parquet(tmp / "scores.parquet", index=False)
@@ -189,6 +190,6 @@ def write_results(
             summary,
             {name: figure for name, (figure, _) in figures.items()},
             captions={name: caption for name, (_, caption) in figures.items()},
-            title=f"bumphunt: {summary['name']}",
+            title=f"bumphunt: {summary.name}",
         )
     return summary

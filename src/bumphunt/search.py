@@ -38,6 +38,7 @@ from bumphunt.stats.metrics import auc, max_sic
 from bumphunt.stats.selection import SelectionScan, selection_scan
 from bumphunt.stats.shapes import get_shape
 from bumphunt.stats.windows import sliding_windows
+from bumphunt.summary import SUMMARY_SCHEMA_VERSION, Summary
 
 if TYPE_CHECKING:
     from bumphunt.methods.base import Detector
@@ -58,8 +59,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_SCHEMA_VERSION = 1
-"""Version of the layout of ``summary.json``."""
 
 #: ``progress(stage, done, total)``: stage is ``"windows"``, ``"training"`` or ``"toys"``.
 SearchProgress = Callable[[str, int, int], None]
@@ -482,8 +481,8 @@ class SearchResult:
         best = self.best
         return self.windows[best].local_z if best is not None else 0.0
 
-    def summary(self) -> dict[str, Any]:
-        """The content of ``summary.json`` (builtin types only)."""
+    def summary(self) -> Summary:
+        """The typed content of ``summary.json`` (:class:`~bumphunt.summary.Summary`)."""
         from bumphunt.stats._records import jsonable
 
         events = self.data.events
@@ -536,7 +535,7 @@ class SearchResult:
                 "significances are calibrated (standard normal on background), which "
                 "benchmarks/null_calibration.py checks with retrained detectors",
             }
-        return jsonable(summary)
+        return Summary.model_validate(jsonable(summary))
 
     def _truth(self) -> dict[str, Any] | None:
         events = self.data.events

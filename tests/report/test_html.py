@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import html
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -105,28 +106,28 @@ def test_summary_text_is_escaped(tmp_path: Path, summary: dict[str, Any]) -> Non
     assert text.count(IMG) == 1
 
 
-def test_missing_optional_keys(tmp_path: Path, summary: dict[str, Any]) -> None:
-    for key in ("global", "truth", "timing", "config"):
-        del summary[key]
+def test_optional_parts_may_be_none(tmp_path: Path, summary: dict[str, Any]) -> None:
+    summary["global"] = summary["truth"] = None
     summary["data"]["injection"] = None
     for window in summary["windows"]:
-        del window["truth"]
-        window["background_check"] = None
-        window["fit"] = None
-    summary["windows"][0]["local_z"] = None
-    summary["windows"][3] = {"label": "broken", "status": "failed"}
+        window["truth"] = window["background_check"] = window["fit"] = None
+    summary["windows"][3] = {**summary["windows"][3], "status": "failed", "message": "too few events"}
     text = write_report(tmp_path / "report.html", summary, {}).read_text(encoding="utf-8")
     assert "Global significance" in text and "not computed" in text
     assert "Truth AUC" not in text and "Bkg. check AUC" not in text and "Injected signal" not in text
-    assert "<details>" in text  # method settings remain
+    assert "failed: too few events" in text
+    assert "<details>" in text  # configuration and method settings remain
     assert IMG not in text
-    minimal = render_report({})
-    assert "<title>bumphunt report</title>" in minimal and "No windows in the summary" in minimal
-    odd = render_report(
-        {"windows": [None, {"sr": "bad", "local_z": "nan"}], "best_window": 7, "global": None}
-    )
-    assert "not computed" in odd and odd.count("<tr") == 2
-    with pytest.raises(DataFormatError, match="must be a mapping"):
+
+
+def test_a_malformed_summary_is_an_error_that_names_the_field(summary: dict[str, Any]) -> None:
+    bad_window = {**summary, "windows": [{**summary["windows"][0], "sr": "bad"}]}
+    with pytest.raises(DataFormatError, match=r"windows\.0\.sr"):
+        render_report(bad_window)
+    del summary["config"]
+    with pytest.raises(DataFormatError, match=r"the report summary: .*: config: Field required"):
+        render_report(summary)
+    with pytest.raises(DataFormatError, match="not a bumphunt summary"):
         render_report([1, 2])  # type: ignore[arg-type]
 
 
@@ -166,9 +167,18 @@ def test_save_figure_writes_png(tmp_path: Path) -> None:
 
 
 def test_global_significance_without_any_toy_above_is_shown_as_a_bound(summary: dict[str, Any]) -> None:
-    summary = {**summary, "global": {"z": 2.58, "z_is_lower_limit": True, "p_value": 0.0, "n_toys": 200}}
+    summary["global"].update(z=2.58, z_is_lower_limit=True, p_value=0.0, n_above=0)
     text = render_report(summary, {})
     box = text[text.index('<section class="summary">') : text.index("</section>")]
     assert "\u2265 2.58\u2009\u03c3" in box
     assert "p &lt; 5.00e-03: no pseudo-experiment reached the observed value" in box
     assert "p = 0.00e+00" not in box
+
+
+def test_summary_schema_is_exported(capsys) -> None:
+    from bumphunt.cli import main
+
+    assert main(["config", "summary-schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"].startswith("bumphunt summary.json, schema version 1")
+    assert {"schema", "windows", "global", "truth"} <= set(schema["properties"])

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 import bumphunt
 from bumphunt._files import atomic_path
 from bumphunt.errors import DataFormatError, MissingFileError
+from bumphunt.summary import FitSummary, Summary, parse_summary
 
 __all__ = [
     "DEFAULT_CAPTIONS",
@@ -165,10 +166,6 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _finite(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -212,12 +209,6 @@ def _interval(value: Any) -> str:
     return _DASH
 
 
-def _intervals(value: Any) -> str:
-    if isinstance(value, Sequence) and not isinstance(value, str) and value:
-        return " ".join(_interval(v) for v in value)
-    return _DASH
-
-
 def _yes_no(value: Any) -> str:
     if value is None:
         return _DASH
@@ -239,27 +230,21 @@ def _facts(rows: Sequence[tuple[str, str]]) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections
-def _header(summary: Mapping[str, Any], title: str, now: str) -> str:
-    data = _mapping(summary.get("data"))
-    method = _mapping(summary.get("method"))
-    created = summary.get("created")
-    made_by = summary.get("bumphunt_version")
-    meta = [f"report by bumphunt {_e(bumphunt.__version__)} on {_e(now)}"]
-    if created or made_by:
-        meta.append(f"results from bumphunt {_e(made_by or '?')} on {_e(created or '?')}")
-    rows: list[tuple[str, str]] = []
-    if data.get("path") is not None:
-        rows.append(("Data", f"<code>{_e(data['path'])}</code>"))
-    if data.get("n_events") is not None:
-        rows.append(("Events", _e(_count(data["n_events"]))))
-    features = data.get("features")
-    if isinstance(features, Sequence) and not isinstance(features, str) and features:
-        rows.append(("Features", _e(", ".join(str(f) for f in features))))
-    if data.get("mass_range") is not None:
-        rows.append(("Mass range", _e(f"{_interval(data['mass_range'])} GeV")))
-    if "has_labels" in data:
-        rows.append(("Truth labels", "yes (simulation)" if data["has_labels"] else "no"))
-    injection = _mapping(data.get("injection"))
+def _header(summary: Summary, title: str, now: str) -> str:
+    data = summary.data
+    meta = [
+        f"report by bumphunt {_e(bumphunt.__version__)} on {_e(now)}",
+        f"results from bumphunt {_e(summary.bumphunt_version)} on {_e(summary.created)}",
+    ]
+    rows: list[tuple[str, str]] = [
+        ("Data", f"<code>{_e(data.path)}</code>"),
+        ("Events", _e(_count(data.n_events))),
+    ]
+    if data.features:
+        rows.append(("Features", _e(", ".join(data.features))))
+    rows.append(("Mass range", _e(f"{_interval(data.mass_range)} GeV")))
+    rows.append(("Truth labels", "yes (simulation)" if data.has_labels else "no"))
+    injection = data.injection
     if injection:
         parts = []
         if injection.get("n_signal") is not None:
@@ -269,75 +254,71 @@ def _header(summary: Mapping[str, Any], title: str, now: str) -> str:
         if injection.get("s_over_b") is not None:
             parts.append(f"(S/B = {_num(injection['s_over_b'])})")
         rows.append(("Injected signal", _e(" ".join(parts) or _DASH)))
-    if method.get("name") is not None:
-        rows.append(("Method", _e(method["name"])))
-    timing = _mapping(summary.get("timing"))
-    if _finite(timing.get("total_s")) is not None:
-        rows.append(("Run time", _e(f"{_num(timing['total_s'], '.0f')} s")))
-    return (
-        f'<header><h1>{_e(title)}</h1><p class="meta">{" &middot; ".join(meta)}</p>'
-        f"{_facts(rows) if rows else ''}</header>"
-    )
+    rows.append(("Method", _e(summary.method.name)))
+    if summary.timing.get("total_s") is not None:
+        rows.append(("Run time", _e(f"{_num(summary.timing['total_s'], '.0f')} s")))
+    return f'<header><h1>{_e(title)}</h1><p class="meta">{" &middot; ".join(meta)}</p>{_facts(rows)}</header>'
 
 
-def _best_window(summary: Mapping[str, Any], windows: Sequence[Mapping[str, Any]]) -> int | None:
-    best = summary.get("best_window")
-    if isinstance(best, int) and not isinstance(best, bool) and 0 <= best < len(windows):
-        return best
-    return None
-
-
-def _summary_box(summary: Mapping[str, Any], windows: Sequence[Mapping[str, Any]], best: int | None) -> str:
+def _summary_box(summary: Summary) -> str:
     rows: list[tuple[str, str]] = []
-    window = windows[best] if best is not None else {}
-    if best is not None:
-        rows.append(("Best window", f"{_e(window.get('label', f'window {best}'))} (#{best})"))
-    local_z = summary.get("local_z", window.get("local_z"))
-    local = f'<span class="z">{_e(_z(local_z))}</span>'
-    if window.get("p_value") is not None:
-        local += f" (p = {_e(_p(window['p_value']))})"
-    if window.get("best_efficiency") is not None:
-        local += f" at sideband efficiency {_e(_percent(window['best_efficiency']))}"
+    window = summary.best
+    local = f'<span class="z">{_e(_z(summary.local_z))}</span>'
+    if window is not None:
+        rows.append(("Best window", f"{_e(window.label)} (#{summary.best_window})"))
+        if window.p_value is not None:
+            local += f" (p = {_e(_p(window.p_value))})"
+        if window.best_efficiency is not None:
+            local += f" at sideband efficiency {_e(_percent(window.best_efficiency))}"
     rows.append(("Local significance", local))
-    glob = _mapping(summary.get("global"))
-    if glob:
+    glob = summary.global_significance
+    if glob is not None:
         bound = ""
-        details = [f"p = {_p(glob.get('p_value'))}"]
-        if glob.get("z_is_lower_limit") and glob.get("n_toys"):
+        details = [f"p = {_p(glob.p_value)}"]
+        if glob.z_is_lower_limit and glob.n_toys:
             # no pseudo-experiment reached the observed value: only a bound is known
             bound = "≥ "
-            details = [f"p < {_p(1.0 / glob['n_toys'])}: no pseudo-experiment reached the observed value"]
-        if glob.get("n_toys") is not None:
-            details.append(f"{_count(glob['n_toys'])} pseudo-experiments")
-        if glob.get("resolved") is False:
+            details = [f"p < {_p(1.0 / glob.n_toys)}: no pseudo-experiment reached the observed value"]
+        details.append(f"{_count(glob.n_toys)} pseudo-experiments")
+        if not glob.resolved:
             details.append(
-                f"not measured: it rests on {_count(glob.get('n_above', 0))} pseudo-experiment(s) above "
-                f"the observed value; about {_count(glob.get('toys_needed'))} would measure it to 30 %"
+                f"not measured: it rests on {_count(glob.n_above)} pseudo-experiment(s) above "
+                f"the observed value; about {_count(glob.toys_needed)} would measure it to 30 %"
             )
-        if glob.get("method"):
-            details.append(str(glob["method"]))
+        if glob.method:
+            details.append(glob.method)
         rows.append(
             (
                 "Global significance",
-                f'<span class="z">{_e(bound + _z(glob.get("z")))}</span> ({_e(", ".join(details))})',
+                f'<span class="z">{_e(bound + _z(glob.z))}</span> ({_e(", ".join(details))})',
             )
         )
     else:
         rows.append(("Global significance", "not computed (no background-only pseudo-experiments)"))
-    truth = _mapping(summary.get("truth"))
-    if truth:
-        text = _e(f"signal mass {_num(truth.get('signal_mass'))} GeV")
-        if "best_window_contains_truth" in truth:
-            text += f"; best window contains it: {_yes_no(truth['best_window_contains_truth'])}"
+    truth = summary.truth
+    if truth is not None:
+        text = _e(f"signal mass {_num(truth.signal_mass)} GeV")
+        if truth.best_window_contains_truth is not None:
+            text += f"; best window contains it: {_yes_no(truth.best_window_contains_truth)}"
         rows.append(("Truth", text))
     return f'<section class="summary"><h2>Summary</h2>{_facts(rows)}</section>'
 
 
-def _window_table(windows: Sequence[Mapping[str, Any]], best: int | None) -> str:
+def _fit_text(fit: FitSummary | None) -> str:
+    if fit is None:
+        return _DASH
+    text = f"{_num(fit.chi2, '.1f')} / {fit.ndf:g}"
+    if fit.chi2 is not None and fit.ndf:
+        text += f" = {fit.chi2 / fit.ndf:.2f}"
+    return f"{fit.shape}: {text}"
+
+
+def _window_table(summary: Summary) -> str:
+    windows = summary.windows
     if not windows:
         return "<h2>Windows</h2><p>No windows in the summary.</p>"
-    with_check = any(_mapping(w.get("background_check")) for w in windows)
-    with_truth = any(_mapping(w.get("truth")) for w in windows)
+    with_check = any(w.background_check is not None for w in windows)
+    with_truth = any(w.truth is not None for w in windows)
     head = [
         "#", "Window", "SR [GeV]", "SB [GeV]", "Events SR / SB", "Local Z", "Best \u03b5<sub>SB</sub>",
         "Fit \u03c7\u00b2/ndf",
@@ -352,38 +333,27 @@ def _window_table(windows: Sequence[Mapping[str, Any]], best: int | None) -> str
     )
     rows = [f"<thead><tr>{cells}</tr></thead><tbody>"]
     for i, w in enumerate(windows):
-        fit = _mapping(w.get("fit"))
-        if fit:
-            chi2, ndf = _finite(fit.get("chi2")), _finite(fit.get("ndf"))
-            fit_text = f"{_num(chi2, '.1f')} / {_num(ndf, 'g')}"
-            if chi2 is not None and ndf:
-                fit_text += f" = {chi2 / ndf:.2f}"
-            if fit.get("shape"):
-                fit_text = f"{fit['shape']}: {fit_text}"
-        else:
-            fit_text = _DASH
         values = [
-            str(i), str(w.get("label", _DASH)), _interval(w.get("sr")), _intervals(w.get("sb")),
-            f"{_count(w.get('n_sr'))} / {_count(w.get('n_sb'))}", _z(w.get("local_z")),
-            _percent(w.get("best_efficiency")), fit_text,
+            str(i), w.label, _interval(w.sr), " ".join(_interval(sb) for sb in w.sb) or _DASH,
+            f"{_count(w.n_sr)} / {_count(w.n_sb)}", _z(w.local_z), _percent(w.best_efficiency),
+            _fit_text(w.fit),
         ]  # fmt: skip
         if with_check:
-            check = _mapping(w.get("background_check"))
-            auc = _num(check.get("auc"), ".3f")
-            if _finite(check.get("auc_error")) is not None:
-                auc += f" \u00b1 {_num(check['auc_error'], '.3f')}"
-            values.append(auc)
+            check = w.background_check
+            values.append(
+                _DASH if check is None else f"{check.auc:.3f} \u00b1 {check.null_std:.3f} (statistics)"
+            )
         if with_truth:
-            truth = _mapping(w.get("truth"))
-            values += [
-                _num(truth.get("auc"), ".3f"),
-                _num(truth.get("max_sic"), ".2f"),
-                _count(truth.get("n_signal_sr")),
-            ]
-        status = str(w.get("status", "ok"))
-        message = str(w.get("message") or "")
-        values.append(f"{status}: {message}" if message else status)
-        classes = " ".join(c for c, on in (("best", i == best), ("failed", status != "ok")) if on)
+            truth = w.truth
+            values += (
+                [_DASH] * 3
+                if truth is None
+                else [_num(truth.auc, ".3f"), _num(truth.max_sic, ".2f"), _count(truth.n_signal_sr)]
+            )
+        values.append(f"{w.status}: {w.message}" if w.message else w.status)
+        classes = " ".join(
+            c for c, on in (("best", i == summary.best_window), ("failed", w.status != "ok")) if on
+        )
         tds = "".join(
             f'<td class="text">{_e(v)}</td>' if j in (1, len(values) - 1) else f"<td>{_e(v)}</td>"
             for j, v in enumerate(values)
@@ -411,24 +381,19 @@ def _figure_section(images: Sequence[tuple[str, bytes]], captions: Mapping[str, 
     return f'<h2>Figures</h2><div class="figures">{"".join(parts)}</div>'
 
 
-def _config_section(summary: Mapping[str, Any]) -> str:
-    blocks = []
-    if summary.get("config") is not None:
-        blocks.append(("Configuration", summary["config"]))
-    settings = _mapping(summary.get("method")).get("settings")
-    if settings:
-        blocks.append(("Method settings", settings))
-    if not blocks:
-        return ""
+def _config_section(summary: Summary) -> str:
+    blocks = [("Configuration", summary.config), ("Method settings", summary.method.settings)]
     inner = "".join(
-        f"<details><summary>{_e(name)}</summary><pre>{_e(_dump(v))}</pre></details>" for name, v in blocks
+        f"<details><summary>{_e(name)}</summary><pre>{_e(_dump(v))}</pre></details>"
+        for name, v in blocks
+        if v
     )
-    return f"<h2>Configuration</h2>{inner}"
+    return f"<h2>Configuration</h2>{inner}" if inner else ""
 
 
 # --------------------------------------------------------------------------------------------- report
 def render_report(
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     figures: Mapping[str, Figure | str | os.PathLike[str] | bytes] | None = None,
     *,
     title: str | None = None,
@@ -437,19 +402,16 @@ def render_report(
     now: dt.datetime | None = None,
 ) -> str:
     """The HTML text of :func:`write_report` (arguments as there; ``now`` fixes the creation time)."""
-    if not isinstance(summary, Mapping):
-        raise DataFormatError(f"the report summary must be a mapping, got {type(summary)}")
+    summary = parse_summary(summary, "the report summary")
     images = [(str(name), _png_bytes(str(name), fig, dpi)) for name, fig in (figures or {}).items()]
-    windows = [w for w in summary.get("windows") or [] if isinstance(w, Mapping)]
-    best = _best_window(summary, windows)
     if title is None:
-        title = f"bumphunt report: {summary['name']}" if summary.get("name") else "bumphunt report"
+        title = f"bumphunt report: {summary.name}"
     stamp = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     body = "".join(
         [
             _header(summary, title, stamp),
-            _summary_box(summary, windows, best),
-            _window_table(windows, best),
+            _summary_box(summary),
+            _window_table(summary),
             _figure_section(images, captions or {}),
             _config_section(summary),
             f"<footer>Written by bumphunt {_e(bumphunt.__version__)}. Self-contained: images are embedded, "
@@ -467,7 +429,7 @@ def render_report(
 
 def write_report(
     path: str | os.PathLike[str],
-    summary: Mapping[str, Any],
+    summary: Summary | Mapping[str, Any],
     figures: Mapping[str, Figure | str | os.PathLike[str] | bytes] | None = None,
     *,
     title: str | None = None,
@@ -479,15 +441,15 @@ def write_report(
     The page holds a header (title, bumphunt version, creation time, data source), a summary box (best
     window, local and global significance, truth comparison), a table of the windows (SR, SB, events,
     local Z, best efficiency, background-fit chi2/ndf, ...), the figures with captions, and the
-    configuration as collapsible YAML. Optional summary entries (``global``, ``truth``, a window's
-    ``truth`` or ``background_check``, ...) may be missing or None.
+    configuration as collapsible YAML. Optional entries of the summary (``global``, ``truth``, a
+    window's ``truth`` or ``background_check``, ...) may be None.
 
     Parameters
     ----------
     path
         The HTML file to write; if it is an existing directory, ``report.html`` inside it.
     summary
-        The summary mapping of a search (schema ``bumphunt.summary``).
+        The summary of a search (:class:`~bumphunt.summary.Summary`, or its JSON mapping, validated).
     figures
         Name -> figure, in display order: a matplotlib Figure (rendered to PNG at ``dpi``), the path of
         a PNG file, or PNG bytes. Names in :data:`FIGURE_TITLES` get a heading and caption of their own;
@@ -507,7 +469,8 @@ def write_report(
     Raises
     ------
     DataFormatError
-        If ``summary`` is not a mapping or a figure is neither a Figure nor a PNG image.
+        If ``summary`` is not a summary of the current schema (the message names the field) or a figure
+        is neither a Figure nor a PNG image.
     MissingFileError
         If a figure path does not exist.
     """

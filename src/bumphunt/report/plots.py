@@ -37,6 +37,7 @@ from bumphunt.events import Window
 from bumphunt.report.style import COLORS, DEFAULT_COM_TEV, add_experiment_label, new_figure, style_context
 from bumphunt.stats.fit import BackgroundFit
 from bumphunt.stats.metrics import DEFAULT_MIN_BACKGROUND, RocCurve, SicCurve, roc_curve
+from bumphunt.summary import Summary, WindowSummary, parse_summary
 
 __all__ = [
     "SIGMA_LEVELS",
@@ -920,43 +921,39 @@ def efficiency_vs_mass_figure(
     return fig
 
 
-def _efficiency_panel(
-    window: Mapping[str, Any],
-) -> tuple[str, tuple[float, float], list[EfficiencyCurve]] | None:
+def _efficiency_panel(window: WindowSummary) -> tuple[str, tuple[float, float], list[EfficiencyCurve]] | None:
     """The efficiency curves of one window of a summary (cuts below 100 %), or None."""
     curves = []
-    for point in window.get("points") or []:
-        if not isinstance(point, Mapping):
+    for point in window.points:
+        curve = point.efficiency_curve
+        if curve is None or not 0 < point.efficiency < 1:
             continue
-        curve, efficiency = point.get("efficiency_curve"), _number(point.get("efficiency"))
-        if not isinstance(curve, Mapping) or not 0 < efficiency < 1:
-            continue
-        fitted = curve.get("fitted_efficiency")
+        fitted = curve.fitted_efficiency
         curves.append(
             EfficiencyCurve(
-                efficiency,
-                np.asarray(curve["centers"], dtype=np.float64),
-                np.asarray(curve["n_total"], dtype=np.float64),
-                np.asarray(curve["n_passed"], dtype=np.float64),
+                point.efficiency,
+                np.asarray(curve.centers, dtype=np.float64),
+                np.asarray(curve.n_total, dtype=np.float64),
+                np.asarray(curve.n_passed, dtype=np.float64),
                 None if fitted is None else np.asarray(fitted, dtype=np.float64),
             )
         )
     if not curves:
         return None
-    sr = (_number(window["sr"][0]), _number(window["sr"][1]))
-    return f"SR [{sr[0]:g}, {sr[1]:g}) GeV", sr, curves
+    low, high = window.sr
+    return f"SR [{low:g}, {high:g}) GeV", (low, high), curves
 
 
 # ----------------------------------------------------------------------------------- from a summary
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+def _z(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def summary_figures(
-    summary: Mapping[str, Any], *, text: str | None = None, com: float | str | None = DEFAULT_COM_TEV
+    summary: Summary | Mapping[str, Any],
+    *,
+    text: str | None = None,
+    com: float | str | None = DEFAULT_COM_TEV,
 ) -> dict[str, Figure]:
     """The figures that a result summary alone can give (see :func:`bumphunt.report.write_report`).
 
@@ -967,54 +964,55 @@ def summary_figures(
         ``"efficiency_vs_mass"`` (:func:`efficiency_vs_mass_figure`) of every window whose points carry
         efficiency curves, and ``"significance_vs_efficiency"``
         (:func:`significance_vs_efficiency_figure`) of the best window when it holds selection points.
-        Missing keys leave the figure out.
 
     Parameters
     ----------
     summary
-        The summary mapping of a search.
+        The summary of a search (:class:`~bumphunt.summary.Summary`, or its JSON mapping).
     text
         Label after "bumphunt"; default "Simulation" when the data have truth labels, else "Open Data".
     com
         Centre-of-mass energy (TeV).
+
+    Raises
+    ------
+    bumphunt.errors.DataFormatError
+        If a mapping is not a summary of the current schema.
     """
-    data = summary.get("data") or {}
+    summary = parse_summary(summary)
     if text is None:
-        text = "Simulation" if data.get("has_labels") else "Open Data"
-    windows = [w for w in summary.get("windows") or [] if isinstance(w, Mapping)]
+        text = "Simulation" if summary.data.has_labels else "Open Data"
+    windows = summary.windows
     figures: dict[str, Figure] = {}
-    with_sr = [w for w in windows if isinstance(w.get("sr"), Sequence) and len(w["sr"]) == 2]
-    if len(with_sr) > 1:
-        sr = np.array([[_number(v) for v in w["sr"]] for w in with_sr])
-        z = np.array([_number(w.get("local_z")) for w in with_sr])
-        failed = np.array([w.get("status", "ok") != "ok" for w in with_sr])
-        truth = (summary.get("truth") or {}).get("signal_mass")
-        if truth is None:
-            truth = ((data.get("injection") or {}) if isinstance(data, Mapping) else {}).get("signal_mass")
-        global_z = (summary.get("global") or {}).get("z")
+    if len(windows) > 1:
+        sr = np.array([w.sr for w in windows])
+        truth = None if summary.truth is None else summary.truth.signal_mass
+        injection = summary.data.injection or {}
+        if truth is None and injection.get("signal_mass") is not None:
+            truth = float(injection["signal_mass"])
+        glob = summary.global_significance
         figures["scan"] = scan_figure(
             sr.mean(axis=1),
-            z,
+            np.array([w.local_z for w in windows]),
             sr_widths=sr[:, 1] - sr[:, 0],
-            failed=failed,
-            truth_mass=None if truth is None else float(truth),
-            global_z=None if global_z is None else _number(global_z),
+            failed=np.array([w.status != "ok" for w in windows]),
+            truth_mass=truth,
+            global_z=None if glob is None else glob.z,
             text=text,
             com=com,
         )
-    panels = [panel for panel in (_efficiency_panel(w) for w in with_sr) if panel is not None]
+    panels = [panel for panel in (_efficiency_panel(w) for w in windows) if panel is not None]
     if panels:
         figures["efficiency_vs_mass"] = efficiency_vs_mass_figure(panels, text=text, com=com)
-    best = summary.get("best_window")
-    if isinstance(best, int) and 0 <= best < len(windows):
-        points = [p for p in windows[best].get("points") or [] if isinstance(p, Mapping)]
-        points = [p for p in points if 0 < _number(p.get("efficiency")) <= 1]
+    best = summary.best
+    if best is not None:
+        points = [p for p in best.points if 0 < p.efficiency <= 1]
         if points:
             figures["significance_vs_efficiency"] = significance_vs_efficiency_figure(
-                [_number(p["efficiency"]) for p in points],
-                [_number(p.get("z")) for p in points],
-                failed=[p.get("status", "ok") != "ok" for p in points],
-                title=str(windows[best].get("label", "")) or None,
+                [p.efficiency for p in points],
+                [_z(p.z) for p in points],
+                failed=[p.status != "ok" for p in points],
+                title=best.label or None,
                 text=text,
                 com=com,
             )
