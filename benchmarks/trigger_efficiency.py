@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from bumphunt.generate.cards import qcd_dijet
-from bumphunt.generate.events import generate_chunk
+from bumphunt.generate.pythia_loop import generate_chunk
 from bumphunt.physics.kinematics import dijet_mass
 
 

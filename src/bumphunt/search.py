@@ -558,7 +558,9 @@ class SearchResult:
 
 
 def _background_check(detector: Any) -> dict[str, float] | None:
-    check = getattr(detector, "background_check_", None)
+    from bumphunt.methods import Cathode
+
+    check = detector.background_check_ if isinstance(detector, Cathode) else None
     if check is None:
         return None
     return {k: float(v) for k, v in dataclasses.asdict(check).items() if isinstance(v, int | float)}

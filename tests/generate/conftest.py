@@ -18,5 +18,10 @@ def signal_chunk() -> ChunkResult:
 
 @pytest.fixture(scope="session")
 def qcd_chunk() -> ChunkResult:
-    """300 selected QCD dijet events with the default pTHat cut."""
-    return generate_chunk(qcd_dijet(), 300, seed=54321)
+    """300 selected QCD dijet events with pTHat > 1000 GeV.
+
+    At the default cut of 600 GeV only 2.2 % of generated events pass the 1.2 TeV trigger (about 3 min
+    for 300, a third of the suite); at 1000 GeV 41 % do (8 s). The spectrum above the trigger turn-on,
+    which these tests check, is the same (README: how the default pTHatMin was chosen).
+    """
+    return generate_chunk(qcd_dijet(1000.0), 300, seed=54321)

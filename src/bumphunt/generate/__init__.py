@@ -8,7 +8,7 @@ Example
 """
 
 from bumphunt.generate.cards import DEFAULT_PTHAT_MIN, PROCESSES, ProcessCard, qcd_dijet, wprime_to_xy
-from bumphunt.generate.events import ChunkResult, DijetSelection, generate_chunk, make_pythia
+from bumphunt.generate.pythia_loop import ChunkResult, DijetSelection, generate_chunk, make_pythia
 from bumphunt.generate.run import GenerationPlan, GenerationSummary, generate
 
 __all__ = [

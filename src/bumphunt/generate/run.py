@@ -34,7 +34,7 @@ from bumphunt.config import ExecutorConfig
 from bumphunt.errors import BumphuntError, ConfigError
 from bumphunt.executors import ResultStore, Task, run_tasks
 from bumphunt.generate.cards import ProcessCard
-from bumphunt.generate.events import DijetSelection, generate_chunk, pythia_settings, pythia_version
+from bumphunt.generate.pythia_loop import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
 from bumphunt.io.table_writer import check_table_path, write_table
 from bumphunt.seeding import pythia_seeds
