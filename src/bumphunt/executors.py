@@ -50,6 +50,7 @@ import shutil
 import socket
 import time
 import traceback
+import typing
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -82,8 +83,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EXECUTOR_KINDS = ("local", "dask", "slurm")
-"""The executors :func:`run_tasks` knows."""
+EXECUTOR_KINDS: tuple[str, ...] = typing.get_args(ExecutorConfig.model_fields["kind"].annotation)
+"""The executors :func:`run_tasks` knows (the kinds of :class:`~bumphunt.config.ExecutorConfig`)."""
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,199}")
 _CLUSTER_HINT = "pip install 'bumphunt[cluster]'"
