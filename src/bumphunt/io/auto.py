@@ -25,6 +25,7 @@ A table with only some of the LHCO columns is a ``table``: the LHCO reader needs
 from __future__ import annotations
 
 import os
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ Layout = Literal[
     "hdf5",
 ]
 #: Every layout :func:`detect_layout` can name.
-LAYOUTS: tuple[str, ...] = Layout.__args__  # type: ignore[attr-defined]
+LAYOUTS: tuple[str, ...] = typing.get_args(Layout)
 
 #: The layouts a search reads, by the name ``data.format`` of a search configuration gives them.
 SEARCHABLE: dict[str, str] = {"lhco": "lhco-features", "eventset": "eventset", "table": "table"}
@@ -78,7 +79,8 @@ class FileLayout:
     columns
         Column, branch or dataset names (as strings).
     n_events
-        Rows, entries or (MOD files) jets; ``None`` for text files, which must be read to count.
+        Rows, entries or (MOD files) jets; ``None`` for an HDF5 file that is no table. A text file is
+        read whole to find its columns and rows.
     key
         The pandas HDF5 key holding the table (``None`` for other containers).
     keys
