@@ -30,6 +30,23 @@ def test_minimal_config_gets_the_documented_defaults():
     assert cfg.statistics.shape == "dijet4"
 
 
+def test_default_config_builds_the_library_defaults():
+    """A configuration that sets nothing gets the detector, classifier and flow a Python user gets."""
+    from bumphunt.methods import Cathode, ConditionalFlow, HGBEnsemble
+    from bumphunt.search import build_detector
+
+    detector = build_detector(parse_config(MINIMAL).method)
+    assert isinstance(detector, Cathode)
+    ignore = {"seed", "progress", "flow", "classifier"}
+    defaults = Cathode().get_params(deep=False)
+    assert {k: v for k, v in detector.get_params(deep=False).items() if k not in ignore} == {
+        k: v for k, v in defaults.items() if k not in ignore
+    }
+    assert detector.flow.get_params() == {**ConditionalFlow().get_params(), "progress": None}
+    classifier = HGBEnsemble().get_params()
+    assert {k: detector.classifier.get_params()[k] for k in classifier} == classifier
+
+
 def test_example_is_valid_and_documents_every_section():
     values = yaml.safe_load(example_yaml())
     cfg = parse_config(values, "example")

@@ -69,7 +69,9 @@ def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, 
     assert 0 <= summary["global"]["p_value"] <= 1
     assert best["truth"]["n_signal_sr"] > 0 and 0 < best["truth"]["auc"] <= 1
     if method == "cathode":
-        assert 0.3 < best["background_check"]["auc"] < 0.8
+        check = best["background_check"]
+        assert 0.3 < check["auc"] < 0.8
+        assert check["pull"] == pytest.approx((check["auc"] - 0.5) / check["null_std"])
     else:
         assert best["background_check"] is None
     # every point's numbers are consistent: background from the fit, z from the count

@@ -31,7 +31,7 @@ from bumphunt.errors import BumphuntError, ConfigError
 
 if TYPE_CHECKING:
     from bumphunt.config import SearchConfig
-    from bumphunt.summary import Summary
+    from bumphunt.summary import BackgroundCheckSummary, Summary
 
 __all__ = ["cli", "main"]
 
@@ -383,11 +383,16 @@ def _results_table(summary: Summary, *, title: str) -> Table:
             f"{w.n_sr:,}",
             f"{w.local_z:.2f}",
             "-" if w.best_efficiency is None else f"{w.best_efficiency:g}",
-            "-" if w.background_check is None else f"{w.background_check.auc:.3f}",
+            _check_text(w.background_check),
             "-" if w.truth is None or w.truth.auc is None else f"{w.truth.auc:.3f}",
             w.status if w.status == "ok" else f"failed: {w.message[:40]}",
         )
     return table
+
+
+def _check_text(check: BackgroundCheckSummary | None) -> str:
+    """The flow check of one window: AUC and pull, or '-'."""
+    return "-" if check is None else f"{check.auc:.3f} (pull {check.pull:+.1f})"
 
 
 def _verdict(summary: Summary) -> str:

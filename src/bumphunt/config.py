@@ -179,18 +179,26 @@ class ClassifierConfig(_Model):
 
 
 class FlowConfig(_Model):
-    """Conditional normalizing flow of CATHODE (zuko)."""
+    """Conditional normalizing flow of CATHODE (zuko); the defaults are those of ``ConditionalFlow``."""
 
     kind: Literal["maf", "nsf"] = Field(
-        default="maf", description="Masked affine autoregressive flow (as in CATHODE) or neural spline flow."
+        default="nsf", description="Neural spline flow, or masked affine autoregressive flow (as in CATHODE)."
     )
     transforms: int = Field(default=4, ge=1, description="Number of autoregressive transforms.")
     hidden_features: tuple[int, ...] = Field(default=(64, 64), min_length=1, description="Hidden widths.")
     bins: int = Field(default=8, ge=2, description="Spline bins (nsf).")
     max_epochs: int = Field(default=100, ge=1, description="Most training epochs (early stopping).")
-    patience: int = Field(default=10, ge=1, description="Epochs without improvement before stopping.")
-    batch_size: int = Field(default=256, ge=1, description="Training batch size.")
-    learning_rate: PositiveFloat = Field(default=1e-3, description="Adam learning rate.")
+    patience: int = Field(default=6, ge=1, description="Epochs without improvement before stopping.")
+    batch_size: int = Field(default=2048, ge=1, description="Training batch size.")
+    learning_rate: PositiveFloat = Field(default=3e-3, description="Adam learning rate at the start.")
+    lr_decay: float | None = Field(
+        default=0.3,
+        gt=0,
+        lt=1,
+        description="Factor applied to the learning rate after `lr_patience` epochs without improvement; "
+        "null: constant rate.",
+    )
+    lr_patience: int = Field(default=2, ge=1, description="Epochs without improvement before a decay.")
     device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
 
 
@@ -543,7 +551,7 @@ method:
   name: cathode          # cathode | cwola | iad | supervised
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
-  flow: {kind: maf, max_epochs: 100, patience: 10}   # maf | nsf
+  flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_decay: 0.3}   # nsf | maf
   oversampling: 4
   seed: 0
 

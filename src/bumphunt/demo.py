@@ -102,8 +102,7 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             "method": {
                 "name": "cathode",
                 "n_folds": 5,
-                "classifier": {"kind": "hgb", "n_members": 3},
-                "flow": {"kind": "maf", "max_epochs": 40, "patience": 5, "batch_size": 512},
+                "classifier": {"kind": "hgb"},
                 "oversampling": 4.0,
                 "seed": 0,
             },

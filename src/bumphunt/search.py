@@ -281,6 +281,8 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
             patience=f.patience,
             batch_size=f.batch_size,
             learning_rate=f.learning_rate,
+            lr_decay=f.lr_decay,
+            lr_patience=f.lr_patience,
             device=f.device,
         )
         return Cathode(classifier, flow=flow, oversampling=method.oversampling, **common)
@@ -563,7 +565,8 @@ def _background_check(detector: Any) -> dict[str, float] | None:
     check = detector.background_check_ if isinstance(detector, Cathode) else None
     if check is None:
         return None
-    return {k: float(v) for k, v in dataclasses.asdict(check).items() if isinstance(v, int | float)}
+    fields = {k: float(v) for k, v in dataclasses.asdict(check).items() if isinstance(v, int | float)}
+    return {**fields, "pull": float(check.pull)}
 
 
 def _null_fit(result_windows: list[Window], events: EventSet, config: SearchConfig) -> Any:

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bumphunt.errors import DataFormatError
 
@@ -93,8 +93,20 @@ class BackgroundCheckSummary(_Record):
 
     auc: float = Field(description="Out-of-fold AUC (0.5: the flow is faithful).")
     null_std: float = Field(description="Standard deviation of the AUC from statistics alone.")
+    pull: float = Field(
+        description="(auc - 0.5) / null_std: how many statistical standard deviations the flow is off."
+    )
     n_data: float = Field(description="Held-out sideband events.")
     n_samples: float = Field(description="Flow samples.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_pull(cls, values: Any) -> Any:
+        """Summaries written before the pull was recorded: derive it from ``auc`` and ``null_std``."""
+        if isinstance(values, dict) and "pull" not in values and {"auc", "null_std"} <= values.keys():
+            std = values["null_std"]
+            values = {**values, "pull": (values["auc"] - 0.5) / std if std > 0 else 0.0}
+        return values
 
 
 class WindowTruth(_Record):

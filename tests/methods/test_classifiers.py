@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -64,8 +66,8 @@ def test_stratified_split_holds_out_each_class() -> None:
     assert len(train) + len(validation) == 100
 
 
-def test_early_stopping_restores_best_epoch() -> None:
-    # A wide network on 40 noisy points overfits: the validation loss falls, then rises.
+def _overfitting_problem() -> tuple[torch.nn.Module, Callable[..., torch.Tensor], list, list]:
+    """A wide network on 40 noisy points overfits: the validation loss falls, then rises."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(80, 1, generator=generator)
     y = x[:, 0] + 0.5 * torch.randn(80, generator=generator)
@@ -76,11 +78,16 @@ def test_early_stopping_restores_best_epoch() -> None:
         return (module(inputs)[:, 0] - targets) ** 2
 
     ones = torch.ones(40)
+    return module, loss, [x[:40], y[:40], ones], [x[40:], y[40:], ones]
+
+
+def test_early_stopping_restores_best_epoch() -> None:
+    module, loss, train, validation = _overfitting_problem()
     history = train_with_early_stopping(
         module,
         loss,
-        [x[:40], y[:40], ones],
-        [x[40:], y[40:], ones],
+        train,
+        validation,
         max_epochs=300,
         batch_size=8,
         learning_rate=1e-2,
@@ -92,8 +99,26 @@ def test_early_stopping_restores_best_epoch() -> None:
     assert history.best_epoch < len(history.validation_loss) - 1
     assert history.validation_loss[-1] > min(history.validation_loss)
     with torch.no_grad():
-        restored = float(loss(x[40:], y[40:]).mean())
+        restored = float(loss(*validation[:2]).mean())
     assert restored == pytest.approx(min(history.validation_loss), rel=1e-5)
+    assert set(history.learning_rate) == {1e-2}
+
+
+def test_learning_rate_decays_when_the_validation_loss_stalls() -> None:
+    module, loss, train, validation = _overfitting_problem()
+    history = train_with_early_stopping(
+        module, loss, train, validation, max_epochs=300, batch_size=8, learning_rate=1e-2,
+        weight_decay=0.0, patience=20, seed=1, lr_decay=0.5, lr_patience=2,
+    )  # fmt: skip
+    rates = np.array(history.learning_rate)
+    assert rates[0] == 1e-2 and np.all(np.diff(rates) <= 0)
+    # each cut halves the rate, after at least lr_patience + 1 epochs without a new best loss
+    cuts = np.flatnonzero(np.diff(rates) < 0) + 1
+    assert len(cuts) >= 2
+    np.testing.assert_allclose(rates[cuts] / rates[cuts - 1], 0.5)
+    best = np.minimum.accumulate(history.validation_loss)
+    for epoch in cuts:
+        assert best[epoch - 1] == best[epoch - 3]
 
 
 def test_bad_inputs() -> None:

@@ -107,6 +107,8 @@ def test_bad_inputs(training) -> None:
         ConditionalFlow("realnvp").fit(x, m)
     with pytest.raises(ConfigError, match="max_epochs must be a positive integer"):
         ConditionalFlow(max_epochs=0).fit(x, m)
+    with pytest.raises(ConfigError, match=r"lr_decay must lie in \(0, 1\) or be None, got 1.5"):
+        ConditionalFlow(lr_decay=1.5).fit(x, m)
     with pytest.raises(DataFormatError, match=r"m must be one mass \(GeV\) or have shape \(6000,\)"):
         ConditionalFlow().fit(x, m[:10])
     with pytest.raises(DataFormatError, match="leaves no events"):

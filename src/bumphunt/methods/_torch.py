@@ -89,12 +89,13 @@ def batched(
 class TrainingHistory:
     """Mean training and validation loss after each epoch, and the epoch whose parameters were kept.
 
-    ``best_epoch`` counts from 0.
+    ``best_epoch`` counts from 0; ``learning_rate`` is the rate each epoch trained with.
     """
 
     train_loss: tuple[float, ...]
     validation_loss: tuple[float, ...]
     best_epoch: int
+    learning_rate: tuple[float, ...] = ()
 
 
 def _weighted_mean(losses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -113,6 +114,8 @@ def train_with_early_stopping(
     weight_decay: float,
     patience: int,
     seed: int,
+    lr_decay: float | None = None,
+    lr_patience: int = 3,
     progress: ProgressCallback | None = None,
     name: str = "model",
 ) -> TrainingHistory:
@@ -131,12 +134,20 @@ def train_with_early_stopping(
         Training settings; training stops after ``patience`` epochs without a lower validation loss.
     seed
         Seed of the generator that shuffles the batches.
+    lr_decay, lr_patience
+        If ``lr_decay`` is set, the learning rate is multiplied by it whenever the validation loss has
+        not improved for ``lr_patience`` epochs (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
     name
         Name of the model in log messages.
     """
     optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate, weight_decay=weight_decay)
+    scheduler = None
+    if lr_decay is not None:
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=lr_decay, patience=lr_patience, threshold=0.0
+        )
     generator = torch.Generator().manual_seed(seed)
     device = train[0].device
     *train_inputs, train_weights = train
@@ -144,9 +155,11 @@ def train_with_early_stopping(
     n_train = len(train_weights)
     train_history: list[float] = []
     validation_history: list[float] = []
+    rates: list[float] = []
     best_loss, best_epoch = math.inf, -1
     best_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
     for epoch in range(max_epochs):
+        rates.append(float(optimizer.param_groups[0]["lr"]))
         module.train()
         order = torch.randperm(n_train, generator=generator).to(device)
         total, total_weight = 0.0, 0.0
@@ -172,6 +185,8 @@ def train_with_early_stopping(
             train_history[-1],
             validation_loss,
         )
+        if scheduler is not None:
+            scheduler.step(validation_loss)
         if validation_loss < best_loss:
             best_loss, best_epoch = validation_loss, epoch
             best_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
@@ -192,4 +207,4 @@ def train_with_early_stopping(
         best_epoch,
         best_loss,
     )
-    return TrainingHistory(tuple(train_history), tuple(validation_history), best_epoch)
+    return TrainingHistory(tuple(train_history), tuple(validation_history), best_epoch, tuple(rates))

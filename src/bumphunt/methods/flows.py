@@ -67,10 +67,12 @@ class ConditionalFlow(BaseEstimator):
     Parameters
     ----------
     kind
-        ``"maf"`` (zuko ``MAF``: affine autoregressive transforms) or ``"nsf"`` (zuko ``NSF``:
-        monotonic rational-quadratic splines with ``bins`` bins). The default is MAF, as in CATHODE: on
-        the dijet features of generated QCD events it reached a lower validation loss than NSF (5.298
-        against 5.309-5.312 on 30k sideband events) at a third of the time per epoch.
+        ``"nsf"`` (zuko ``NSF``: monotonic rational-quadratic splines with ``bins`` bins) or ``"maf"``
+        (zuko ``MAF``: affine autoregressive transforms, as in the CATHODE paper). The default is NSF:
+        on the sidebands of generated QCD dijet events (51k events, 4 features, issue 13), trained
+        with the default schedule, it reached a validation loss of 5.2764-5.2819 against 5.2887 for
+        MAF, and the flow check (a classifier between flow samples and held-out sideband data) read
+        AUC 0.4997-0.5057 (pulls -0.1 to 1.8 over 3 seeds) against 0.5199 (pull 6.3) for MAF.
     transforms
         Number of autoregressive transforms; successive ones alternate the feature order.
     hidden_features
@@ -80,6 +82,10 @@ class ConditionalFlow(BaseEstimator):
     max_epochs, batch_size, learning_rate, weight_decay, patience
         Training: Adam on the mean negative log-likelihood, stopped after ``patience`` epochs without a
         lower validation loss; the parameters of the best epoch are restored.
+    lr_decay, lr_patience
+        The learning rate is multiplied by ``lr_decay`` after ``lr_patience`` epochs without a lower
+        validation loss (``None``: constant rate). Large batches at a high starting rate that decays
+        train 2-3 times faster than batches of 256 at a constant 1e-3 and reach lower losses.
     validation_fraction
         Fraction of the events held out (at random) for early stopping.
     preprocessing
@@ -110,16 +116,18 @@ class ConditionalFlow(BaseEstimator):
 
     def __init__(
         self,
-        kind: FlowKind = "maf",
+        kind: FlowKind = "nsf",
         *,
         transforms: int = 4,
         hidden_features: Sequence[int] = (64, 64),
         bins: int = 8,
         max_epochs: int = 100,
-        batch_size: int = 256,
-        learning_rate: float = 1e-3,
+        batch_size: int = 2048,
+        learning_rate: float = 3e-3,
         weight_decay: float = 0.0,
-        patience: int = 10,
+        patience: int = 6,
+        lr_decay: float | None = 0.3,
+        lr_patience: int = 2,
         validation_fraction: float = 0.2,
         preprocessing: InvertibleTransform | None = None,
         mass_transform: InvertibleTransform | None = None,
@@ -136,6 +144,8 @@ class ConditionalFlow(BaseEstimator):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.patience = patience
+        self.lr_decay = lr_decay
+        self.lr_patience = lr_patience
         self.validation_fraction = validation_fraction
         self.preprocessing = preprocessing
         self.mass_transform = mass_transform
@@ -215,6 +225,8 @@ class ConditionalFlow(BaseEstimator):
             weight_decay=self.weight_decay,
             patience=self.patience,
             seed=batch_seed,
+            lr_decay=self.lr_decay,
+            lr_patience=self.lr_patience,
             progress=self.progress,
             name=f"ConditionalFlow({self.kind})",
         )
@@ -225,10 +237,14 @@ class ConditionalFlow(BaseEstimator):
     def _check_settings(self) -> None:
         if self.kind not in ("maf", "nsf"):
             raise ConfigError(f"ConditionalFlow kind must be 'maf' or 'nsf', got {self.kind!r}")
-        for name in ("transforms", "bins", "max_epochs", "batch_size", "patience"):
+        for name in ("transforms", "bins", "max_epochs", "batch_size", "patience", "lr_patience"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ConfigError(f"ConditionalFlow {name} must be a positive integer, got {value!r}")
+        if self.lr_decay is not None and not 0 < self.lr_decay < 1:
+            raise ConfigError(
+                f"ConditionalFlow lr_decay must lie in (0, 1) or be None, got {self.lr_decay!r}"
+            )
         if not 0 < self.validation_fraction < 1:
             raise ConfigError(
                 f"ConditionalFlow validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"

@@ -341,7 +341,9 @@ def _window_table(summary: Summary) -> str:
         if with_check:
             check = w.background_check
             values.append(
-                _DASH if check is None else f"{check.auc:.3f} \u00b1 {check.null_std:.3f} (statistics)"
+                _DASH
+                if check is None
+                else f"{check.auc:.3f} \u00b1 {check.null_std:.3f} (pull {check.pull:+.1f})"
             )
         if with_truth:
             truth = w.truth
