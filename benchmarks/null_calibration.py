@@ -93,7 +93,8 @@ def pseudo_experiment(task: Task) -> dict[str, Any]:
         for window in _windows(p):
             t0 = time.perf_counter()
             inside = part.take(window.in_window(part.mass))
-            detector = build_detector(MethodConfig(name=p["method"], seed=task.seed % 2**31))
+            settings = {**p.get("method_settings", {}), "name": p["method"], "seed": task.seed % 2**31}
+            detector = build_detector(MethodConfig.model_validate(settings))
             scores = window_scores(detector, inside, window, background)
             entry = {
                 "sr": list(window.sr),
@@ -106,6 +107,8 @@ def pseudo_experiment(task: Task) -> dict[str, Any]:
                 entry["sample_scores"] = detector.reference_scores_.astype(np.float32).tolist()
                 check = detector.background_check_
                 entry["flow_check_auc"] = None if check is None else check.auc
+                # the sideband events (in window order) the flow held out from its training
+                entry["sb_heldout"] = detector.flow_.validation_index_.tolist()
             out["windows"].append(entry)
     return out
 
@@ -263,6 +266,12 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="directory of the per-experiment result files")
     parser.add_argument("--summary-only", action="store_true", help="summarise what is stored")
     parser.add_argument(
+        "--method-settings",
+        type=json.loads,
+        default={},
+        help='JSON of method settings other than the defaults, e.g. \'{"flow": {"kind": "maf"}}\'',
+    )
+    parser.add_argument(
         "--min-sideband-events",
         type=float,
         default=STATISTICS.min_sideband_events,
@@ -279,6 +288,7 @@ def main() -> None:
         "mode": args.mode,
         "sr": args.sr,
         "scan": args.scan,
+        "method_settings": args.method_settings,
     }
     keys = [(m, i) for i in range(args.n) for m in args.methods]  # methods interleaved
     seeds = spawn_seeds(args.seed, len(keys))

@@ -102,7 +102,16 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             "method": {
                 "name": "cathode",
                 "n_folds": 5,
-                "classifier": {"kind": "hgb"},
+                "classifier": {"kind": "hgb", "n_members": 3},
+                # the settings the README's demo figures were measured with (MAF, constant rate)
+                "flow": {
+                    "kind": "maf",
+                    "max_epochs": 40,
+                    "patience": 5,
+                    "batch_size": 512,
+                    "learning_rate": 1e-3,
+                    "lr_decay": None,
+                },
                 "oversampling": 4.0,
                 "seed": 0,
             },
