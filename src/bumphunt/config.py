@@ -199,6 +199,9 @@ class FlowConfig(_Model):
         "null: constant rate.",
     )
     lr_patience: int = Field(default=2, ge=1, description="Epochs without improvement before a decay.")
+    validation_fraction: float = Field(
+        default=0.2, gt=0, lt=1, description="Sideband events held out from the flow (early stopping, check)."
+    )
     device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
 
 

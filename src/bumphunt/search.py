@@ -283,6 +283,7 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
             learning_rate=f.learning_rate,
             lr_decay=f.lr_decay,
             lr_patience=f.lr_patience,
+            validation_fraction=f.validation_fraction,
             device=f.device,
         )
         return Cathode(classifier, flow=flow, oversampling=method.oversampling, **common)
