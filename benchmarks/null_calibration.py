@@ -107,8 +107,8 @@ def pseudo_experiment(task: Task) -> dict[str, Any]:
                 entry["sample_scores"] = detector.reference_scores_.astype(np.float32).tolist()
                 check = detector.background_check_
                 entry["flow_check_auc"] = None if check is None else check.auc
-                # the sideband events (in window order) the flow held out from its training
-                entry["sb_heldout"] = detector.flow_.validation_index_.tolist()
+                # the group of each sideband event (in window order): its flow never saw it
+                entry["sb_groups"] = detector.sideband_groups_.tolist()
             out["windows"].append(entry)
     return out
 

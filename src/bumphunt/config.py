@@ -200,7 +200,7 @@ class FlowConfig(_Model):
     )
     lr_patience: int = Field(default=2, ge=1, description="Epochs without improvement before a decay.")
     validation_fraction: float = Field(
-        default=0.2, gt=0, lt=1, description="Sideband events held out from the flow (early stopping, check)."
+        default=0.2, gt=0, lt=1, description="Share of each flow's events held out for early stopping."
     )
     device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
 
@@ -216,7 +216,16 @@ class MethodConfig(_Model):
     n_folds: int = Field(default=5, ge=2, description="Folds: every SR event is scored out of fold.")
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
-    oversampling: PositiveFloat = Field(default=4.0, description="CATHODE flow samples per SR event.")
+    oversampling: PositiveFloat = Field(
+        default=4.0, description="CATHODE flow samples per SR event, for each sideband group's classifier."
+    )
+    flow_folds: int = Field(
+        default=2,
+        ge=2,
+        description="CATHODE sideband groups: each has a flow trained on the other groups and a "
+        "classifier against its samples that scores the group, so no sideband score comes through a "
+        "flow that saw the event.",
+    )
     seed: int = Field(default=0, ge=0, description="Seed of folds, classifiers, flow and samples.")
 
 

@@ -286,7 +286,9 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
             validation_fraction=f.validation_fraction,
             device=f.device,
         )
-        return Cathode(classifier, flow=flow, oversampling=method.oversampling, **common)
+        return Cathode(
+            classifier, flow=flow, oversampling=method.oversampling, flow_folds=method.flow_folds, **common
+        )
     return DETECTORS[method.name](classifier, **common)
 
 
@@ -331,7 +333,7 @@ class WindowResult:
     mass, scores, labels
         Masses (GeV), anomaly scores and truth labels (or None) of the window's events, for plots.
     background_check
-        CATHODE's check of the flow against held-out sideband data (AUC), or None.
+        CATHODE's check of its flows against sideband data they did not train on (AUC), or None.
     status, message
         ``"ok"`` or ``"failed"`` and why.
     seconds

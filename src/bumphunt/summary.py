@@ -89,7 +89,7 @@ class PointSummary(_Record):
 
 
 class BackgroundCheckSummary(_Record):
-    """CATHODE's check of the flow: a classifier between held-out sideband data and flow samples."""
+    """CATHODE's check of the flows: sideband data against samples of flows that never saw them."""
 
     auc: float = Field(description="Out-of-fold AUC (0.5: the flow is faithful).")
     null_std: float = Field(description="Standard deviation of the AUC from statistics alone.")

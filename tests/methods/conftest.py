@@ -69,3 +69,28 @@ class LookupTable(ClassifierMixin, BaseEstimator):
 def lookup_table() -> LookupTable:
     """A memorizing classifier (unfitted)."""
     return LookupTable()
+
+
+class MemorizingFlow(BaseEstimator):
+    """A flow that learned its training events by heart: its samples are copies of them.
+
+    The extreme of a flow that overfits; with :class:`LookupTable` it shows whether a sideband event
+    is ever scored through a background model built from that same event.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, X: np.ndarray, m: np.ndarray, sample_weight: np.ndarray | None = None) -> MemorizingFlow:
+        self.events_ = np.array(X, dtype=np.float64)
+        return self
+
+    def sample(self, n: int, m: np.ndarray, *, seed: int | None = None) -> np.ndarray:
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        return self.events_[rng.integers(len(self.events_), size=n)]
+
+
+@pytest.fixture
+def memorizing_flow() -> MemorizingFlow:
+    """A flow whose samples are copies of its training events (unfitted)."""
+    return MemorizingFlow()

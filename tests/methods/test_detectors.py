@@ -68,15 +68,23 @@ def test_supervised_with_uninformative_labels_stays_near_half(toy, window, class
 def test_cathode_reports_background_model_check(toy, window, classifier) -> None:
     events = toy(6000, 120, 1)
     detector = Cathode(classifier, n_folds=3, flow=small_flow(), oversampling=2.0).fit(events, window)
-    n_sr = len(events.signal_region(window))
-    assert len(detector.samples_) == len(detector.reference_scores_) == 2 * n_sr
+    n_sr, n_sb = len(events.signal_region(window)), len(events.sidebands(window))
+    # two sideband groups (the default), each with its own flow and 2 samples per SR event
+    assert len(detector.flows_) == 2
+    assert len(detector.samples_) == len(detector.reference_scores_) == 2 * 2 * n_sr
+    np.testing.assert_array_equal(np.bincount(detector.sample_groups_), [2 * n_sr, 2 * n_sr])
     assert np.all((detector.samples_.mass >= 3300.0) & (detector.samples_.mass < 3700.0))
+    assert abs(np.mean(detector.sideband_groups_) - 0.5) < 0.01 and len(detector.sideband_groups_) == n_sb
+    # each flow trained on the sideband events outside its group only
+    for j, flow in enumerate(detector.flows_):
+        n_given = len(flow.train_index_) + len(flow.validation_index_)
+        assert n_given == np.count_nonzero(detector.sideband_groups_ != j)
     check = detector.background_check_
     assert isinstance(check, BackgroundCheck)
-    assert check.n_data == len(detector.flow_.validation_index_)
+    assert check.n_data == check.n_samples == n_sb
     # a roughly faithful flow on these Gaussian features
     assert 0.45 < check.auc < 0.6
-    assert check.null_std == pytest.approx(np.sqrt((3 * check.n_data + 1) / (24 * check.n_data**2)), rel=0.01)
+    assert check.null_std == pytest.approx(np.sqrt((2 * n_sb + 1) / (12 * n_sb**2)), rel=1e-12)
 
 
 @pytest.mark.parametrize("name", ["cwola", "cathode"])
@@ -122,6 +130,8 @@ def test_bad_inputs(toy, window, classifier) -> None:
         CWoLa(classifier, n_folds=1).fit(events, window)
     with pytest.raises(ConfigError, match="oversampling must be a positive number"):
         Cathode(classifier, oversampling=0).fit(events, window)
+    with pytest.raises(ConfigError, match="flow_folds must be an integer >= 2, got 1"):
+        Cathode(classifier, flow_folds=1).fit(events, window)
     with pytest.raises(NotFittedError, match="CWoLa is not fitted"):
         CWoLa().score(events)
     with pytest.raises(EmptySelectionError, match="no event has a mass in"):
@@ -158,12 +168,17 @@ def test_sideband_scores_vary_like_out_of_fold_scores_without_signal(name, toy, 
 
 
 @pytest.mark.parametrize("name", sorted(DETECTORS))
-def test_every_detector_keeps_the_detector_contract(name: str, toy, window, lookup_table) -> None:
+def test_every_detector_keeps_the_detector_contract(
+    name: str, toy, window, lookup_table, memorizing_flow
+) -> None:
     """Each detector the search can build implements :class:`Detector` and never scores an event with
-    a model that saw it: a classifier that memorizes its training events says 0.5 for all of them."""
+    a model that saw it, directly or through a background model built from it: a classifier that
+    memorizes its training events says 0.5 for all of them (issue 11: CATHODE's sideband events
+    used to be scored against samples of a flow trained on them, and passed cuts less often)."""
     from bumphunt.search import window_scores
 
-    kwargs = {"flow": small_flow()} if name == "cathode" else {}
+    # CATHODE's flow remembers its training events too: its samples are copies of them
+    kwargs = {"flow": memorizing_flow} if name == "cathode" else {}
     detector = DETECTORS[name](lookup_table, n_folds=3, seed=4, **kwargs)
     assert isinstance(detector, Detector)
     assert detector.requires_background == (name == "iad")

@@ -10,7 +10,10 @@ pseudo-experiments and the report unchanged.
 The one rule that keeps significances honest: an event's score in :meth:`Detector.window_scores` must
 come from a model that did not see that event, for SR and sideband events alike, so that for background
 the scores of SR and sideband events are equally distributed (k-fold training with out-of-fold scores;
-see :mod:`bumphunt.methods.kfold`).
+see :mod:`bumphunt.methods.kfold`). "Did not see" includes every model behind the classifier: a
+background model learned from sideband events (CATHODE's flow) must not have trained on the sideband
+events it helps score, or those events look like the background model and pass cuts less often than
+the SR (issue 11); :class:`~bumphunt.methods.detectors.Cathode` cross-fits its flows for this.
 """
 
 from __future__ import annotations
