@@ -57,6 +57,9 @@ from bumphunt.stats.selection import BACKGROUNDS, selection_scan
 SIDEBAND_WIDTH = 200.0
 STATISTICS = StatisticsConfig()
 """The default statistics settings: efficiencies, shape, bin width."""
+ESTIMATES = list(BACKGROUNDS)
+"""Background estimates analysed (``--backgrounds``; each costs look-elsewhere toys in scan mode)."""
+
 MIN_SIDEBAND_EVENTS = [STATISTICS.min_sideband_events]
 """Fewest selected events per sideband (``--min-sideband-events`` to analyse small parts at tight cuts)."""
 
@@ -145,7 +148,7 @@ def window_z(entry: dict[str, Any]) -> dict[str, list[float | None]]:
     window = Window(sr=tuple(entry["sr"]), sb=tuple(tuple(s) for s in entry["sb"]))
     mass, scores = np.asarray(entry["mass"]), np.asarray(entry["scores"], dtype=np.float64)
     out: dict[str, list[float | None]] = {}
-    for background in BACKGROUNDS:
+    for background in ESTIMATES:
         scan = selection_scan(mass, scores, window, **_selection(background))
         out[background] = [p.count.z_signed if p.status == "ok" else None for p in scan.points]
     if "sample_scores" in entry:
@@ -197,7 +200,7 @@ def summarize(records: list[dict[str, Any]], toys: int) -> None:
             for k, eff in enumerate(effs):
                 values = [w[estimate][k] for per in zs for w in per if w[estimate][k] is not None]
                 print(f"   eff {eff:<5g} {_moments(np.asarray(values))}")
-            if recs[0]["params"]["mode"] == "scan" and estimate in BACKGROUNDS:
+            if recs[0]["params"]["mode"] == "scan" and estimate in ESTIMATES:
                 _global(
                     recs,
                     zs,
@@ -277,8 +280,16 @@ def main() -> None:
         default=STATISTICS.min_sideband_events,
         help="fewest selected events per sideband in the analysis (default: the search's)",
     )
+    parser.add_argument(
+        "--backgrounds",
+        nargs="+",
+        choices=BACKGROUNDS,
+        default=list(BACKGROUNDS),
+        help="background estimates to analyse (default: all)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    ESTIMATES[:] = args.backgrounds
     MIN_SIDEBAND_EVENTS[0] = args.min_sideband_events
 
     base = {
