@@ -564,7 +564,8 @@ method:
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
   flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_decay: 0.3}   # nsf | maf
-  oversampling: 4
+  oversampling: 4        # CATHODE flow samples per SR event
+  flow_folds: 2          # CATHODE sideband groups, one flow each (cross-fitting)
   seed: 0
 
 statistics:
