@@ -206,3 +206,16 @@ def test_an_object_without_window_scores_is_not_a_detector() -> None:
             return np.zeros(len(events))
 
     assert not isinstance(FitOnly(), Detector)
+
+
+def test_cathode_progress_counts_the_folds_of_every_classifier(toy, window, classifier) -> None:
+    calls: list[tuple[int, int]] = []
+    Cathode(
+        classifier,
+        n_folds=3,
+        flow=small_flow(),
+        check_background=False,
+        progress=lambda d, t: calls.append((d, t)),
+    ).fit(toy(1500, 0, 31), window)
+    # two sideband groups x three folds, counted once over both classifiers
+    assert calls == [(k, 6) for k in range(1, 7)]
