@@ -51,6 +51,18 @@ def test_fit_names_what_is_missing():
         fit_efficiency(centers, n, n + 1, fitted=np.ones(4, bool), domain=(3100.0, 3900.0))
 
 
+def test_a_degenerate_maximum_is_a_fit_error_not_a_crash():
+    # found in a look-elsewhere toy of a 40-scan calibration (issue 11): three passing events, two in the
+    # outermost sideband bins, drive a quadratic logit to where eps (1 - eps) underflows; the inverse of
+    # the Fisher information at the maximum raised numpy's LinAlgError through the whole toy ensemble
+    centers = np.arange(25.0, 400.0, 50.0)
+    n = np.array([22.0, 24.0, 15.0, 22.0, 13.0, 14.0, 16.0, 29.0])
+    k = np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+    fitted = np.array([1, 1, 1, 0, 0, 0, 1, 1], dtype=bool)
+    with pytest.raises(FitError, match="singular at the maximum"):
+        fit_efficiency(centers, n, k, fitted=fitted, domain=(0.0, 400.0), degree=2)
+
+
 @pytest.mark.parametrize(
     ("background", "degree"), [("efficiency_fit", 2), ("sideband_fit", 2), ("efficiency_fit", 1)]
 )

@@ -172,4 +172,12 @@ def fit_efficiency(
         raise FitError(f"efficiency fit did not converge in {max_iterations} Newton steps")
     eps = _logistic(basis @ coef)
     information = (basis * (nu * eps * (1.0 - eps))[:, None]).T @ basis
-    return EfficiencyFit(coef, np.linalg.inv(information), **record)
+    try:
+        covariance = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        # the logit ran off to where eps(1 - eps) underflows in some bins (a degenerate maximum)
+        raise FitError(
+            "efficiency fit: the Fisher information is singular at the maximum (the efficiency "
+            "saturates at 0 or 1 across the fitted bins)"
+        ) from None
+    return EfficiencyFit(coef, covariance, **record)
