@@ -215,8 +215,18 @@ class _Detector(BaseEstimator):
         event to event, so a cut set on averaged sideband scores would keep a larger fraction of the SR
         than of the sidebands even with no signal (issue 11).
         """
+        features = sidebands.with_features(self.feature_names_).features
         folds = assign_folds(len(sidebands), self.n_folds, self._seeds()[_SIDEBAND_FOLDS])
-        return self.classifiers_[0].fold_scores(sidebands.with_features(self.feature_names_).features, folds)
+        groups = self._sideband_groups(len(sidebands))
+        scores = np.empty(len(sidebands))
+        for j, model in enumerate(self.classifiers_):
+            rows = groups == j
+            scores[rows] = model.fold_scores(features[rows], folds[rows])
+        return scores
+
+    def _sideband_groups(self, n_sideband: int) -> np.ndarray:
+        """Which of ``classifiers_`` scores each sideband event: the one classifier."""
+        return np.zeros(n_sideband, dtype=np.int64)
 
     def window_scores(self, events: EventSet, window: Window) -> np.ndarray:
         """Score of every event of ``events`` inside ``window`` (SR or a sideband), in their order.
@@ -506,20 +516,14 @@ class Cathode(_Detector):
         progress, offset, total = self.progress, group * self.n_folds, self.flow_folds * self.n_folds
         return lambda done, _: progress(offset + done, total)
 
-    def _sideband_scores(self, sidebands: EventSet) -> np.ndarray:
-        """Each SB event scored by one fold model of its group's classifier, whose flow never saw it."""
-        if len(sidebands) != len(self.sideband_groups_):
+    def _sideband_groups(self, n_sideband: int) -> np.ndarray:
+        """Each SB event goes to its group's classifier, whose flow never saw it."""
+        if n_sideband != len(self.sideband_groups_):
             raise ConfigError(
-                f"Cathode was fitted on {len(self.sideband_groups_)} sideband events, got {len(sidebands)}; "
+                f"Cathode was fitted on {len(self.sideband_groups_)} sideband events, got {n_sideband}; "
                 "pass the events and window given to fit"
             )
-        features = sidebands.with_features(self.feature_names_).features
-        folds = assign_folds(len(sidebands), self.n_folds, self._seeds()[_SIDEBAND_FOLDS])
-        scores = np.empty(len(sidebands))
-        for j, model in enumerate(self.classifiers_):
-            rows = self.sideband_groups_ == j
-            scores[rows] = model.fold_scores(features[rows], folds[rows])
-        return scores
+        return self.sideband_groups_
 
     def _background_check(
         self, features: np.ndarray, mass: np.ndarray, groups: np.ndarray, seed: int
