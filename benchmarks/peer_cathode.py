@@ -72,8 +72,8 @@ def build_split(args: argparse.Namespace, s_over_b: float, seed: int) -> dict[st
     return {"data": data * scale, "test": test * scale, "sr": np.array(args.sr) * 1e-3}
 
 
-def run_ours(split: dict[str, np.ndarray], seed: int) -> np.ndarray:
-    """``Cathode()`` with its defaults; scores of the test set."""
+def run_ours(split: dict[str, np.ndarray], seed: int) -> tuple[np.ndarray, dict[str, float]]:
+    """``Cathode()`` with its defaults; scores of the test set and the flow check (AUC, pull)."""
     from bumphunt.events import EventSet, Window
     from bumphunt.methods import Cathode
 
@@ -83,8 +83,8 @@ def run_ours(split: dict[str, np.ndarray], seed: int) -> np.ndarray:
     events = EventSet(data[:, 0], data[:, 1:5], FEATURES, provenance={"source": "peer_cathode data"})
     detector = Cathode(seed=seed).fit(events, window)
     check = detector.background_check_
-    print(f"ours: flow check AUC {check.auc:.4f} pull {check.pull:.1f}", file=sys.stderr)
-    return detector.score(EventSet(test[:, 0], test[:, 1:5], FEATURES, provenance={"source": "test"}))
+    scores = detector.score(EventSet(test[:, 0], test[:, 1:5], FEATURES, provenance={"source": "test"}))
+    return scores, {"check_auc": check.auc, "check_pull": check.pull}
 
 
 def run_sk_cathode(split: dict[str, np.ndarray], seed: int, checkout: str) -> np.ndarray:
@@ -149,6 +149,7 @@ def child(method: str, split_file: str, seed: int, threads: int, checkout: str, 
 
     torch.set_num_threads(threads)
     split = dict(np.load(split_file))
+    check: dict[str, float] = {}
     if method == "sk_cathode":
         import contextlib
         import io
@@ -161,9 +162,9 @@ def child(method: str, split_file: str, seed: int, threads: int, checkout: str, 
 
         start = time.perf_counter()
         with threadpool_limits(limits=threads):
-            scores = run_ours(split, seed)
+            scores, check = run_ours(split, seed)
     seconds = time.perf_counter() - start
-    np.savez(out, scores=scores, seconds=seconds)
+    np.savez(out, scores=scores, seconds=seconds, **check)
 
 
 def main() -> None:
@@ -192,7 +193,7 @@ def main() -> None:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPU cores, torch on {args.threads} threads; SR {args.sr} GeV")
-    print(f"{'S/B':>6} {'seed':>4} {'method':>10} {'max SIC':>8} {'AUC':>6} {'time s':>7}")
+    print(f"{'S/B':>6} {'seed':>4} {'method':>10} {'max SIC':>8} {'AUC':>6} {'time s':>7}  flow check")
     rows: list[dict[str, float | str]] = []
     for s_over_b in args.s_over_b:
         for seed in args.seeds:
@@ -216,9 +217,14 @@ def main() -> None:
                     "auc": auc(result["scores"], labels),
                     "seconds": float(result["seconds"]),
                 }
+                check = ""
+                if "check_auc" in result:
+                    row["check_auc"] = float(result["check_auc"])
+                    row["check_pull"] = float(result["check_pull"])
+                    check = f"  AUC {row['check_auc']:.4f}, pull {row['check_pull']:+.1f}"
                 rows.append(row)
                 print(f"{s_over_b:6.3f} {seed:4d} {method:>10} {row['max_sic']:8.2f} {row['auc']:6.3f} "
-                      f"{row['seconds']:7.1f}", flush=True)  # fmt: skip
+                      f"{row['seconds']:7.1f}{check}", flush=True)  # fmt: skip
     (work / "results.json").write_text(json.dumps(rows, indent=1))
     summarize(rows, args.methods, args.s_over_b)
 
@@ -232,8 +238,10 @@ def summarize(rows: list[dict[str, float | str]], methods: list[str], s_over_bs:
         for method in methods:
             sel = [r for r in rows if r["method"] == method and r["s_over_b"] == s_over_b]
             med = {k: float(np.median([float(r[k]) for r in sel])) for k in ("max_sic", "auc", "seconds")}
+            pulls = [float(r["check_pull"]) for r in sel if "check_pull" in r]
+            listed = f", flow check pulls {', '.join(f'{x:+.1f}' for x in pulls)}" if pulls else ""
             print(f"S/B {s_over_b:.3f} {method:>10}: max SIC {med['max_sic']:.2f}, AUC {med['auc']:.3f}, "
-                  f"{med['seconds']:.1f} s")  # fmt: skip
+                  f"{med['seconds']:.1f} s{listed}")  # fmt: skip
         if set(METHODS) <= set(methods):
             pairs = [
                 seconds["sk_cathode", s_over_b, r["seed"]] / seconds["ours", s_over_b, r["seed"]]

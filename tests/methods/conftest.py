@@ -81,7 +81,9 @@ class MemorizingFlow(BaseEstimator):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
 
-    def fit(self, X: np.ndarray, m: np.ndarray, sample_weight: np.ndarray | None = None) -> MemorizingFlow:
+    def fit(
+        self, X: np.ndarray, m: np.ndarray, sample_weight: np.ndarray | None = None, *, validation=None
+    ) -> MemorizingFlow:
         self.events_ = np.array(X, dtype=np.float64)
         return self
 

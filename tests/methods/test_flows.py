@@ -92,6 +92,29 @@ def test_seeds_reproduce_exactly(training) -> None:
     assert not np.array_equal(other.log_prob(x[:50], m[:50]), first.log_prob(x[:50], m[:50]))
 
 
+def test_given_validation_events_stop_the_training_and_all_others_train(training) -> None:
+    x, m = training
+    train, held = slice(0, 4000), slice(4000, 6000)
+    flow = small_flow("maf", max_epochs=4).fit(x[train], m[train], validation=(x[held], m[held]))
+    np.testing.assert_array_equal(flow.train_index_, np.arange(4000))
+    np.testing.assert_array_equal(flow.validation_index_, np.arange(4000, 6000))
+    # the kept epoch's validation loss is the mean negative log-likelihood of the given events in the
+    # flow's (preprocessed) space
+    _, log_det = flow.preprocessing_.transform_with_log_det(x[held])
+    loss = -np.mean(flow.log_prob(x[held], m[held]) - log_det)
+    assert min(flow.history_.validation_loss) == pytest.approx(loss, rel=1e-5)
+    # the preprocessing range covers the validation events too: none is out of range
+    wide = x.copy()
+    wide[5000, 0] = x[train, 0].max() + 3.0
+    small_flow("maf", max_epochs=1).fit(wide[train], m[train], validation=(wide[held], m[held]))
+    with pytest.raises(ConfigError, match=r"validation must be \(X_val, m_val\)"):
+        small_flow("maf").fit(x[train], m[train], validation=(x[held],))
+    with pytest.raises(DataFormatError, match="validation X_val has shape"):
+        small_flow("maf").fit(x[train], m[train], validation=(x[held, :1], m[held]))
+    with pytest.raises(DataFormatError, match=r"m must be one mass \(GeV\) or have shape \(2000,\)"):
+        small_flow("maf").fit(x[train], m[train], validation=(x[held], m[:5]))
+
+
 def test_sampling_does_not_touch_global_torch_state(training) -> None:
     flow = small_flow("maf", max_epochs=1).fit(*training)
     torch.manual_seed(123)

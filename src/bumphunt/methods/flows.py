@@ -111,7 +111,8 @@ class ConditionalFlow(BaseEstimator):
     history_ : TrainingHistory
         Losses per epoch and the epoch kept.
     train_index_, validation_index_ : numpy.ndarray
-        Indices into the arrays given to :meth:`fit` of the events trained on and of those held out.
+        Indices into the arrays given to :meth:`fit` of the events trained on and of those held out;
+        with ``validation`` given, ``validation_index_`` counts on from ``len(X)`` through its events.
     """
 
     def __init__(
@@ -155,7 +156,12 @@ class ConditionalFlow(BaseEstimator):
 
     # ------------------------------------------------------------------------------------------ fit
     def fit(
-        self, X: npt.ArrayLike, m: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+        self,
+        X: npt.ArrayLike,
+        m: npt.ArrayLike,
+        sample_weight: npt.ArrayLike | None = None,
+        *,
+        validation: tuple[npt.ArrayLike, ...] | None = None,
     ) -> ConditionalFlow:
         """Learn ``p(x | m)`` from events ``X`` (``(n_events, n_features)``) at masses ``m`` (GeV).
 
@@ -165,6 +171,10 @@ class ConditionalFlow(BaseEstimator):
             Training features and masses (for CATHODE: the sideband events).
         sample_weight
             Event weights in the likelihood, or ``None``.
+        validation
+            ``(X_val, m_val)`` or ``(X_val, m_val, weight_val)``: events for early stopping only. Then
+            every event of ``X`` trains and ``validation_fraction`` is not used; otherwise a random
+            ``validation_fraction`` of ``X`` is held out. The preprocessing is fitted on both sets.
 
         Returns
         -------
@@ -183,21 +193,28 @@ class ConditionalFlow(BaseEstimator):
         masses = self._masses(m, len(matrix))
         weights = event_weights(sample_weight, len(matrix))
         n = len(matrix)
-        n_validation = round(self.validation_fraction * n)
-        if n_validation < 1 or n - n_validation < 1:
-            raise DataFormatError(
-                f"ConditionalFlow.fit got {n} events; validation_fraction={self.validation_fraction} "
-                "leaves no events for training or validation"
-            )
         split_seed, init_seed, batch_seed, sample_seed = child_seeds(self.seed, 4)
-        order = np.random.default_rng(split_seed).permutation(n)
-        self.validation_index_ = np.sort(order[:n_validation])
-        self.train_index_ = np.sort(order[n_validation:])
+        if validation is None:
+            n_validation = round(self.validation_fraction * n)
+            if n_validation < 1 or n - n_validation < 1:
+                raise DataFormatError(
+                    f"ConditionalFlow.fit got {n} events; validation_fraction={self.validation_fraction} "
+                    "leaves no events for training or validation"
+                )
+            order = np.random.default_rng(split_seed).permutation(n)
+            self.validation_index_ = np.sort(order[:n_validation])
+            self.train_index_ = np.sort(order[n_validation:])
+        else:
+            if n < 1:
+                raise DataFormatError("ConditionalFlow.fit got no training events")
+            matrix, masses, weights = self._append_validation(matrix, masses, weights, validation)
+            self.train_index_ = np.arange(n)
+            self.validation_index_ = np.arange(n, len(matrix))
         self.device_ = resolve_device(self.device)
         preprocessing = _default_preprocessing() if self.preprocessing is None else self.preprocessing
         mass_transform = _default_mass_transform() if self.mass_transform is None else self.mass_transform
-        # Fitted on all events given (the training side, e.g. the sidebands), so that the validation
-        # events lie inside the min-max range too.
+        # Fitted on all events given (training and validation), so that the validation events lie
+        # inside the min-max range too.
         self.preprocessing_ = clone(preprocessing).fit(matrix)
         self.mass_transform_ = clone(mass_transform).fit(masses[:, None])
         self.n_features_in_ = matrix.shape[1]
@@ -233,6 +250,32 @@ class ConditionalFlow(BaseEstimator):
         self.flow_ = flow
         self._sample_seeds = seed_sequence(sample_seed)
         return self
+
+    def _append_validation(
+        self,
+        matrix: np.ndarray,
+        masses: np.ndarray,
+        weights: np.ndarray,
+        validation: tuple[npt.ArrayLike, ...],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The training arrays followed by the validation events (checked like the training ones)."""
+        if not isinstance(validation, tuple | list) or len(validation) not in (2, 3):
+            raise ConfigError(
+                "ConditionalFlow.fit validation must be (X_val, m_val) or (X_val, m_val, weight_val)"
+            )
+        x_val = as_matrix(validation[0])
+        if x_val.shape[1] != matrix.shape[1] or len(x_val) < 1:
+            raise DataFormatError(
+                f"ConditionalFlow.fit validation X_val has shape {x_val.shape}; it needs at least one "
+                f"event with the {matrix.shape[1]} features of X"
+            )
+        m_val = self._masses(validation[1], len(x_val))
+        w_val = event_weights(validation[2] if len(validation) == 3 else None, len(x_val))
+        return (
+            np.concatenate([matrix, x_val]),
+            np.concatenate([masses, m_val]),
+            np.concatenate([weights, w_val]),
+        )
 
     def _check_settings(self) -> None:
         if self.kind not in ("maf", "nsf"):
