@@ -87,8 +87,11 @@ def run_ours(split: dict[str, np.ndarray], seed: int) -> tuple[np.ndarray, dict[
     return scores, {"check_auc": check.auc, "check_pull": check.pull}
 
 
-def run_sk_cathode(split: dict[str, np.ndarray], seed: int, checkout: str) -> np.ndarray:
-    """sk_cathode's CATHODE walkthrough on the same data; scores of the test set."""
+def run_sk_cathode(
+    split: dict[str, np.ndarray], seed: int, checkout: str
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """sk_cathode's CATHODE walkthrough on the same data; scores of the test set, and for the flow
+    check its validation sideband events with one flow sample each at their masses."""
     import torch
     from sklearn.neighbors import KernelDensity
     from sklearn.pipeline import make_pipeline
@@ -123,6 +126,10 @@ def run_sk_cathode(split: dict[str, np.ndarray], seed: int, checkout: str) -> np
         m_logit = kde.sample(4 * len(inner_train), random_state=seed).astype(np.float32)
         m_samples = m_scaler.inverse_transform(m_logit)
         X_samples = outer_scaler.inverse_transform(flow.sample(n_samples=len(m_samples), m=m_samples))
+        check_samples = outer_scaler.inverse_transform(
+            flow.sample(n_samples=len(outer_val), m=outer_val[:, 0:1].astype(np.float32))
+        )
+        check = (outer_val[:, 1:-1], check_samples)
         samples = np.hstack([m_samples, X_samples, np.zeros((len(m_samples), 1))])
         clsf_train, clsf_val = inner_train.copy(), inner_val.copy()
         clsf_train[:, -1] = 1
@@ -140,7 +147,23 @@ def run_sk_cathode(split: dict[str, np.ndarray], seed: int, checkout: str) -> np
             inner_scaler.transform(val_set[:, 1:-1]),
             val_set[:, -1],
         )
-        return np.asarray(classifier.predict(inner_scaler.transform(test[:, 1:-1]))).ravel()
+        return np.asarray(classifier.predict(inner_scaler.transform(test[:, 1:-1]))).ravel(), check
+
+
+def flow_check(data: np.ndarray, samples: np.ndarray, seed: int) -> dict[str, float]:
+    """The flow check of ``Cathode`` (5-fold boosted trees, data against samples) for sk_cathode's flow:
+    the sideband events that only stopped its training against one flow sample each."""
+    import math
+
+    from bumphunt.methods.kfold import KFoldClassifier, assign_folds
+    from bumphunt.stats.metrics import auc
+
+    n = len(data)
+    labels = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)])
+    folds = np.concatenate([assign_folds(n, 5, seed), assign_folds(n, 5, seed + 1)])
+    model = KFoldClassifier(seed=seed).fit(np.concatenate([data, samples]), labels, folds=folds)
+    value = auc(model.oof_scores_, labels)
+    return {"check_auc": value, "check_pull": (value - 0.5) / math.sqrt((2 * n + 1) / (12.0 * n * n))}
 
 
 def child(method: str, split_file: str, seed: int, threads: int, checkout: str, out: str) -> None:
@@ -156,7 +179,11 @@ def child(method: str, split_file: str, seed: int, threads: int, checkout: str, 
 
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # sk_cathode prints every epoch
-            scores = run_sk_cathode(split, seed, checkout)
+            scores, check_events = run_sk_cathode(split, seed, checkout)
+        seconds = time.perf_counter() - start
+        check = flow_check(*check_events, seed)  # not timed: sk_cathode has no check of its own
+        np.savez(out, scores=scores, seconds=seconds, **check)
+        return
     else:
         from threadpoolctl import threadpool_limits
 
