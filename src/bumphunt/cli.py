@@ -82,6 +82,35 @@ def generate() -> None:
     """Generate collider events with Pythia 8 and FastJet."""
 
 
+_EXECUTOR_OPTIONS = (
+    click.option("--seed", type=int, default=0, show_default=True, help="Master random seed."),
+    click.option(
+        "--workers",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Worker processes (local, Dask LocalCluster).",
+    ),
+    click.option(
+        "--executor",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help="Where chunks run: local processes, or a Dask cluster (a LocalCluster of --workers, "
+        "or --address).",
+    ),
+    click.option(
+        "--address", default=None, help="Address of a running Dask scheduler (with --executor dask)."
+    ),
+)
+
+
+def _executor_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_EXECUTOR_OPTIONS):
+        command = option(command)
+    return command
+
+
 @generate.command("dijet")
 @click.option(
     "--process",
@@ -112,18 +141,7 @@ def generate() -> None:
     default=None,
     help="Also write the LHCO constituents layout (700 particles x pT, eta, phi) to this .h5 file.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Master random seed.")
-@click.option(
-    "--workers", type=int, default=1, show_default=True, help="Worker processes (local, Dask LocalCluster)."
-)
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="Where chunks run: local processes, or a Dask cluster (a LocalCluster of --workers, or --address).",
-)
-@click.option("--address", default=None, help="Address of a running Dask scheduler (with --executor dask).")
+@_executor_options
 @click.option(
     "--chunk-size",
     type=int,
@@ -164,7 +182,6 @@ def generate_dijet(
     Chunks run on local processes or a Dask cluster, with the same events for the same seed; a rerun
     of an interrupted command resumes from the chunks it finished.
     """
-    from bumphunt.config import parse_executor
     from bumphunt.generate import DEFAULT_PTHAT_MIN, PROCESSES, DijetSelection, GenerationPlan
     from bumphunt.generate import generate as run_generation
 
@@ -184,12 +201,36 @@ def generate_dijet(
         selection=DijetSelection(trigger_pt=trigger_pt),
         constituents=constituents_output is not None,
     )
+    _run_generation(
+        f"dijet --process {card.name}",
+        card.name,
+        n_events,
+        lambda **kw: run_generation(plan, outputs, constituents_output=constituents_output, **kw),
+        executor,
+        workers,
+        address,
+    )
+
+
+def _run_generation(
+    title: str,
+    name: str,
+    n_events: int,
+    run: Callable[..., Any],
+    executor: str,
+    workers: int,
+    address: str | None,
+) -> None:
+    """Run a generation with a progress bar and print what it produced (``run`` takes ``executor``,
+    ``command`` and ``progress`` keywords and returns a GenerationSummary)."""
+    from bumphunt.config import parse_executor
+
     spec = parse_executor(
         {"kind": executor, "n_workers": workers, "address": address}, "--executor/--workers/--address"
     )
     command = shlex.join(["bumphunt", *click.get_current_context().obj["argv"]])
     progress = _progress("ev")
-    task = progress.add_task(f"{card.name} events", total=n_events)
+    task = progress.add_task(f"{name} events", total=n_events)
 
     def advance(n: int) -> None:
         if not progress.live.is_started:  # only once the settings are accepted
@@ -197,21 +238,16 @@ def generate_dijet(
         progress.advance(task, n)
 
     try:
-        summary = run_generation(
-            plan,
-            outputs,
-            constituents_output=constituents_output,
-            executor=spec,
-            command=command,
-            progress=advance,
-        )
+        summary = run(executor=spec, command=command, progress=advance)
     finally:
         progress.stop()
     prov = summary.provenance
-    table = Table(title=f"bumphunt generate dijet --process {card.name}", show_header=False)
+    table = Table(title=f"bumphunt generate {title}", show_header=False)
     table.add_row("selected events", f"{prov['n_events']:,}")
     table.add_row("generated events", f"{prov['n_generated']:,} ({summary.events_per_second:,.1f} /s)")
     table.add_row("selection efficiency", f"{prov['selection_efficiency']:.4f}")
+    if "weighted_selection_efficiency" in prov:
+        table.add_row("weighted selection efficiency", f"{prov['weighted_selection_efficiency']:.4g}")
     table.add_row(
         "cross section (generated)",
         f"{prov['sigma_generated_pb']:.4g} ± {prov['sigma_generated_err_pb']:.2g} pb",
@@ -221,6 +257,86 @@ def generate_dijet(
     for path in summary.outputs:
         table.add_row("written", str(path))
     Console().print(table)
+
+
+@generate.command("dimuon")
+@click.option(
+    "--process",
+    "process",
+    default="bbbar",
+    show_default=True,
+    help="Physics process: 'bbbar', 'ccbar', 'drell-yan' (label 0) or 'upsilon' (Upsilon 1S, 2S, 3S; "
+    "label 1).",
+)
+@click.option(
+    "-n",
+    "--events",
+    "n_events",
+    type=int,
+    required=True,
+    help="Number of events with two or more stored muons.",
+)
+@click.option("-o", "--output", "output", required=True, help="NanoAOD-format ROOT file to write (.root).")
+@_executor_options
+@click.option(
+    "--chunk-size",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Selected events per chunk (unit of parallel work and of resumption).",
+)
+@click.option(
+    "--pthat-min",
+    type=float,
+    default=None,
+    help="bbbar, ccbar, upsilon: PhaseSpace:pTHatMin in GeV [default: 5].",
+)
+@click.option(
+    "--muon-fraction",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Probability given to the muon decay channels of b and c hadrons and Upsilons (events are weighted "
+    "back, genWeight).",
+)
+def generate_dimuon_command(
+    process: str,
+    n_events: int,
+    output: str,
+    seed: int,
+    workers: int,
+    executor: str,
+    address: str | None,
+    chunk_size: int,
+    pthat_min: float | None,
+    muon_fraction: float,
+) -> None:
+    """Dimuon events in CMS NanoAOD format (pp at 13 TeV, parametric CMS-like detector model).
+
+    Events with two or more muons above 3 GeV within |eta| < 2.4 are kept. Chunks run on local
+    processes or a Dask cluster, with the same events for the same seed; a rerun of an interrupted
+    command resumes from the chunks it finished.
+    """
+    from bumphunt.generate import DIMUON_PROCESSES, DimuonPlan, generate_dimuon
+
+    if process not in DIMUON_PROCESSES:
+        raise ConfigError(f"unknown process {process!r}; choose one of {', '.join(sorted(DIMUON_PROCESSES))}")
+    if process == "drell-yan":
+        if pthat_min is not None:
+            raise ConfigError("--pthat-min does not apply to --process drell-yan")
+        card = DIMUON_PROCESSES[process]()
+    else:
+        card = DIMUON_PROCESSES[process]() if pthat_min is None else DIMUON_PROCESSES[process](pthat_min)
+    plan = DimuonPlan(card, n_events=n_events, seed=seed, chunk_size=chunk_size, muon_fraction=muon_fraction)
+    _run_generation(
+        f"dimuon --process {card.name}",
+        card.name,
+        n_events,
+        lambda **kw: generate_dimuon(plan, output, **kw),
+        executor,
+        workers,
+        address,
+    )
 
 
 @cli.command("fetch")

@@ -12,10 +12,19 @@ from bumphunt.errors import ConfigError
 
 __all__ = [
     "BEAM_SETTINGS",
+    "BOTTOM_HADRONS",
+    "CHARM_HADRONS",
     "DEFAULT_PTHAT_MIN",
+    "DIMUON_PROCESSES",
+    "DIMUON_PTHAT_MIN",
     "PROCESSES",
+    "UPSILONS",
     "ProcessCard",
+    "bbbar",
+    "ccbar",
+    "drell_yan",
     "qcd_dijet",
+    "upsilon",
     "wprime_to_xy",
 ]
 
@@ -41,20 +50,23 @@ class ProcessCard:
         Pythia ``readString`` lines.
     label
         Truth label of the process's events (0 background, 1 signal).
+    enhanced_decays
+        PDG ids (particles; antiparticles follow) whose decay channels with a muon among the direct
+        products are made more likely (:mod:`bumphunt.generate.decay_bias`); every event then carries
+        the weight that undoes it.
     """
 
     name: str
     settings: tuple[str, ...]
     label: int
+    enhanced_decays: tuple[int, ...] = ()
 
 
 def qcd_dijet(pthat_min: float = DEFAULT_PTHAT_MIN) -> ProcessCard:
     """QCD 2 -> 2 scattering (``HardQCD:all``) with pTHat > ``pthat_min`` (GeV)."""
-    if not pthat_min > 0:
-        raise ConfigError(f"pthat_min must be a positive number of GeV, got {pthat_min!r}")
     return ProcessCard(
         name="qcd",
-        settings=("HardQCD:all = on", f"PhaseSpace:pTHatMin = {float(pthat_min)!r}"),
+        settings=("HardQCD:all = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
         label=0,
     )
 
@@ -105,3 +117,84 @@ def wprime_to_xy(m_wprime: float = 3500.0, m_x: float = 500.0, m_y: float = 100.
 
 #: Card factories by command-line name.
 PROCESSES = {"qcd": qcd_dijet, "wprime": wprime_to_xy}
+
+
+#: The common weakly decaying b hadrons: B0, B+, Bs, Lambda_b (the rarer Bc and b-flavoured Xi and
+#: Omega baryons decay at their natural rates: too few decays to calibrate their weights on).
+BOTTOM_HADRONS: tuple[int, ...] = (511, 521, 531, 5122)
+#: The common weakly decaying c hadrons: D+, D0, Ds, Lambda_c.
+CHARM_HADRONS: tuple[int, ...] = (411, 421, 431, 4122)
+#: Upsilon(1S), (2S), (3S).
+UPSILONS: tuple[int, ...] = (553, 100553, 200553)
+
+#: Default lower cut on the hard-process pT of the heavy-flavour and onium processes (GeV): two muons
+#: above 3 GeV with a mass above 5 GeV rarely come from softer scatterings.
+DIMUON_PTHAT_MIN = 5.0
+
+
+def _check_pthat(pthat_min: float) -> float:
+    if not pthat_min > 0:
+        raise ConfigError(f"pthat_min must be a positive number of GeV, got {pthat_min!r}")
+    return float(pthat_min)
+
+
+def bbbar(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
+    """b bbar pair creation (``HardQCD:hardbbbar``: gg, q qbar -> b bbar) with pTHat > ``pthat_min`` (GeV).
+
+    Muons come from semileptonic b decays, from the charm of b -> c cascades and from B0 mixing
+    (same-sign pairs). Flavour excitation (gb -> gb) and gluon splitting (g -> b bbar in the shower of
+    a light-parton scattering) are not generated. Muon channels of b hadrons are enhanced; c hadrons
+    decay at their natural rates, which keeps the event weights even.
+    """
+    return ProcessCard(
+        name="bbbar",
+        settings=("HardQCD:hardbbbar = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
+        label=0,
+        enhanced_decays=BOTTOM_HADRONS,
+    )
+
+
+def ccbar(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
+    """c cbar pair creation (``HardQCD:hardccbar``) with pTHat > ``pthat_min`` (GeV); muon channels of c
+    hadrons enhanced."""
+    return ProcessCard(
+        name="ccbar",
+        settings=("HardQCD:hardccbar = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
+        label=0,
+        enhanced_decays=CHARM_HADRONS,
+    )
+
+
+def drell_yan(m_min: float = 4.0, m_max: float = 20.0) -> ProcessCard:
+    """Drell-Yan gamma*/Z -> mu+ mu- (``WeakSingleBoson:ffbar2gmZ``) with ``m_min`` < m(mu mu) <
+    ``m_max`` (GeV). The decay is restricted in the hard process, so Pythia's cross section already
+    includes the branching fraction and events are unweighted."""
+    if not 0 < m_min < m_max:
+        raise ConfigError(f"need 0 < m_min < m_max (GeV), got m_min={m_min!r}, m_max={m_max!r}")
+    return ProcessCard(
+        name="drell-yan",
+        settings=(
+            "WeakSingleBoson:ffbar2gmZ = on",
+            f"PhaseSpace:mHatMin = {float(m_min)!r}",
+            f"PhaseSpace:mHatMax = {float(m_max)!r}",
+            "23:onMode = off",
+            "23:onIfAny = 13",
+        ),
+        label=0,
+    )
+
+
+def upsilon(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
+    """Bottomonium production (``Bottomonium:all``: colour-singlet and -octet NRQCD, chi_b feed-down)
+    with pTHat > ``pthat_min`` (GeV). The relative rates of Upsilon(1S), (2S), (3S) and their
+    branching fractions to mu mu are Pythia's; their mu mu channels are enhanced."""
+    return ProcessCard(
+        name="upsilon",
+        settings=("Bottomonium:all = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
+        label=1,
+        enhanced_decays=UPSILONS,
+    )
+
+
+#: Dimuon card factories by command-line name.
+DIMUON_PROCESSES = {"bbbar": bbbar, "ccbar": ccbar, "drell-yan": drell_yan, "upsilon": upsilon}

@@ -9,6 +9,7 @@ small next to Pythia's own time.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -28,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ChunkResult",
     "DijetSelection",
+    "Visibility",
     "generate_chunk",
     "make_pythia",
+    "next_batch_size",
     "pythia_settings",
     "pythia_version",
 ]
@@ -125,14 +128,22 @@ def pythia_settings(card: ProcessCard) -> tuple[str, ...]:
     return (*BEAM_SETTINGS, *card.settings, "Print:quiet = on", "Next:numberCount = 0")
 
 
-def make_pythia(card: ProcessCard, seed: int) -> pythia8mc.Pythia:
-    """An initialized ``pythia8mc.Pythia`` for ``card``, seeded with ``seed`` (0 .. 900 000 000)."""
+def make_pythia(
+    card: ProcessCard, seed: int, *, configure: Callable[[pythia8mc.Pythia], None] | None = None
+) -> pythia8mc.Pythia:
+    """An initialized ``pythia8mc.Pythia`` for ``card``, seeded with ``seed`` (0 .. 900 000 000).
+
+    ``configure`` is called with the Pythia instance after the settings are read and before ``init``
+    (to change particle data, for instance).
+    """
     if not 0 <= seed <= _MAX_PYTHIA_SEED:
         raise ConfigError(f"Pythia seed must lie in [0, {_MAX_PYTHIA_SEED}], got {seed!r}")
     pythia = _pythia_module().Pythia("", False)
     for line in (*pythia_settings(card), "Random:setSeed = on", f"Random:seed = {seed}"):
         if not pythia.readString(line):
             raise ConfigError(f"Pythia rejected the setting {line!r} of process {card.name!r}")
+    if configure is not None:
+        configure(pythia)
     with quiet_stdout():
         ok = pythia.init()
     if not ok:
@@ -140,7 +151,7 @@ def make_pythia(card: ProcessCard, seed: int) -> pythia8mc.Pythia:
     return pythia
 
 
-class _Visibility:
+class Visibility:
     """Cached ``ParticleData.isVisible`` for the particle ids met so far."""
 
     def __init__(self, pythia: pythia8mc.Pythia) -> None:
@@ -158,7 +169,7 @@ class _Visibility:
 
 
 def _select(
-    batch: ak.Array, visibility: _Visibility, selection: DijetSelection, want_constituents: bool
+    batch: ak.Array, visibility: Visibility, selection: DijetSelection, want_constituents: bool
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Selection and features of one batch: (features, constituents or None, index of passed events)."""
     prt = batch["prt"]
@@ -190,6 +201,17 @@ def _select(
     if want_constituents:
         padded = _pad_constituents(particles[selected], selection.max_constituents)
     return rows, padded, np.flatnonzero(selected)
+
+
+def next_batch_size(n_wanted: int, n_generated: int, n_passed: int, previous: int) -> int:
+    """Events for the next ``nextBatch`` call: enough for the ``n_wanted - n_passed`` missing events at
+    the efficiency seen so far (plus 10 %), doubling while nothing has passed; 10 to :data:`MAX_BATCH`."""
+    if n_passed:
+        wanted = 1.1 * (n_wanted - n_passed) * n_generated / n_passed + 10
+        return int(np.clip(wanted, 10, MAX_BATCH))
+    if n_generated:
+        return min(2 * previous, MAX_BATCH)
+    return min(previous, max(n_wanted, 10))
 
 
 def _pad_constituents(particles: ak.Array, size: int) -> np.ndarray:
@@ -231,18 +253,13 @@ def generate_chunk(
         raise ConfigError(f"the number of events must not be negative, got {n_events!r}")
     selection = selection or DijetSelection()
     pythia = make_pythia(card, seed)
-    visibility = _Visibility(pythia)
+    visibility = Visibility(pythia)
     empty_features = np.zeros((0, len(FEATURE_COLUMNS)))
     empty_constituents = np.zeros((0, selection.max_constituents, 3))
     features, padded, pthat = [], [], []
     n_generated = n_passed = 0
-    batch_size = min(batch_size, max(n_events, 10))
     while n_passed < n_events:
-        if n_passed:
-            wanted = 1.1 * (n_events - n_passed) * n_generated / n_passed + 10
-            batch_size = int(np.clip(wanted, 10, MAX_BATCH))
-        elif n_generated:
-            batch_size = min(2 * batch_size, MAX_BATCH)
+        batch_size = next_batch_size(n_events, n_generated, n_passed, batch_size)
         batch = pythia.nextBatch(batch_size)
         if len(batch) == 0:
             raise RuntimeError(f"Pythia produced no events for process {card.name!r} (seed {seed})")

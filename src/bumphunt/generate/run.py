@@ -39,7 +39,7 @@ from bumphunt.io.lhco import constituents_frame, features_frame
 from bumphunt.io.table_writer import check_table_path, write_table
 from bumphunt.seeding import pythia_seeds
 
-__all__ = ["GenerationPlan", "GenerationSummary", "generate"]
+__all__ = ["ChunkedPlan", "GenerationPlan", "GenerationSummary", "generate", "run_chunks", "sigma_pb"]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ _MB_TO_PB = 1e9
 
 
 @dataclass(frozen=True)
-class GenerationPlan:
-    """What to generate: a process, how many selected events, and the seed.
+class ChunkedPlan:
+    """What every generation plan holds: a process, how many selected events, the seed, the chunking.
 
     Attributes
     ----------
@@ -60,18 +60,12 @@ class GenerationPlan:
         Master seed; chunk seeds are spawned from it.
     chunk_size
         Selected events per chunk (the unit of parallel work and of resumption).
-    selection
-        Particle and event selection.
-    constituents
-        Also keep the padded constituent lists (needed for the constituents output).
     """
 
     card: ProcessCard
     n_events: int
     seed: int = 0
     chunk_size: int = 500
-    selection: DijetSelection = field(default_factory=DijetSelection)
-    constituents: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_events, int | np.integer) or self.n_events < 1:
@@ -94,15 +88,25 @@ class GenerationPlan:
 
     def fingerprint(self) -> str:
         """Hash of everything that fixes a chunk's content except its size (for safe resumption)."""
-        state = {
-            "card": asdict(self.card),
-            "selection": asdict(self.selection),
-            "seed": self.seed,
-            "chunk_size": self.chunk_size,
-            "constituents": self.constituents,
-            "pythia": pythia_version(),
-        }
+        state = {k: v for k, v in asdict(self).items() if k != "n_events"}
+        state["pythia"] = pythia_version()
         return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class GenerationPlan(ChunkedPlan):
+    """A dijet plan in the LHC Olympics format (the fields of :class:`ChunkedPlan` and these).
+
+    Attributes
+    ----------
+    selection
+        Particle and event selection.
+    constituents
+        Also keep the padded constituent lists (needed for the constituents output).
+    """
+
+    selection: DijetSelection = field(default_factory=DijetSelection)
+    constituents: bool = False
 
 
 @dataclass
@@ -136,7 +140,7 @@ def _chunk_path(chunks: Path, index: int) -> Path:
     return chunks / f"chunk-{index:05d}.npz"
 
 
-def _tasks(plan: GenerationPlan) -> list[Task]:
+def _tasks(plan: ChunkedPlan) -> list[Task]:
     """One task per chunk: key ``chunk-<index>``, the chunk's Pythia seed, its index and size."""
     return [
         Task(f"chunk-{index:05d}", seed, {"index": index, "n_events": size})
@@ -163,7 +167,9 @@ def _run_chunk(plan: GenerationPlan, chunks: Path, task: Task) -> dict[str, Any]
     return {"n_selected": size, "n_generated": int(result.n_generated), "n_passed": int(result.n_passed)}
 
 
-def _adopt_unrecorded_chunks(work_dir: Path, chunks: Path, plan: GenerationPlan, store: ResultStore) -> None:
+def _adopt_unrecorded_chunks(
+    work_dir: Path, chunks: Path, store: ResultStore, *, plan: GenerationPlan
+) -> None:
     """Record chunks saved without a result record (by the runner before the executor layer, as
     ``<work>/chunk-*.npz``): a chunk file with the right number of events was written atomically under
     the same plan (the work directory's fingerprint says so), so it counts as done."""
@@ -185,7 +191,7 @@ def _adopt_unrecorded_chunks(work_dir: Path, chunks: Path, plan: GenerationPlan,
         )
 
 
-def _prepare_work_dir(work_dir: Path, plan: GenerationPlan) -> None:
+def _prepare_work_dir(work_dir: Path, plan: ChunkedPlan) -> None:
     manifest = work_dir / "manifest.json"
     fingerprint = plan.fingerprint()
     if work_dir.exists():
@@ -207,19 +213,10 @@ def _iter_chunks(work_dir: Path, n_chunks: int, key: str) -> Iterator[np.ndarray
 
 
 def _provenance(plan: GenerationPlan, work_dir: Path, command: str | None) -> dict[str, Any]:
-    n_generated = n_passed = 0
-    sigma_weighted = variance_weighted = 0.0
-    for counts, sigma in zip(
-        _iter_chunks(work_dir, len(plan.chunk_sizes), "counts"),
-        _iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb"),
-        strict=True,
-    ):
-        n_generated += int(counts[0])
-        n_passed += int(counts[1])
-        sigma_weighted += counts[0] * sigma[0]
-        variance_weighted += (counts[0] * sigma[1]) ** 2
-    sigma_pb = sigma_weighted / n_generated * _MB_TO_PB
-    sigma_err_pb = np.sqrt(variance_weighted) / n_generated * _MB_TO_PB
+    counts = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "counts")))
+    sigmas = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb")))
+    n_generated, n_passed = (int(c) for c in counts.sum(axis=0))
+    sigma, sigma_err = sigma_pb(counts[:, 0], sigmas[:, 0], sigmas[:, 1])
     efficiency = n_passed / n_generated
     return {
         "format": "LHC Olympics 2020 R&D",
@@ -238,12 +235,81 @@ def _provenance(plan: GenerationPlan, work_dir: Path, command: str | None) -> di
         "n_generated": n_generated,
         "n_selected_before_truncation": n_passed,
         "selection_efficiency": efficiency,
-        "sigma_generated_pb": sigma_pb,
-        "sigma_generated_err_pb": sigma_err_pb,
-        "sigma_selected_pb": sigma_pb * efficiency,
+        "sigma_generated_pb": sigma,
+        "sigma_generated_err_pb": sigma_err,
+        "sigma_selected_pb": sigma * efficiency,
         "command": command,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _executor(workers: int, executor: ExecutorConfig | None) -> ExecutorConfig:
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
+    return executor if executor is not None else ExecutorConfig(kind="local", n_workers=workers)
+
+
+def run_chunks(
+    plan: ChunkedPlan,
+    work: Path,
+    run_chunk: Callable[[Path, Task], dict[str, Any]],
+    executor: ExecutorConfig,
+    progress: Callable[[int], None] | None,
+    *,
+    adopt: Callable[[Path, ResultStore], None] | None = None,
+) -> tuple[Path, int]:
+    """Run the chunks of ``plan`` that are not done yet; return the chunk directory and the number reused.
+
+    ``run_chunk(chunks, task)`` generates one chunk, saves it atomically in ``chunks`` and returns its
+    result record. ``adopt(chunks, store)`` may record chunks left by older versions before the run.
+
+    Raises
+    ------
+    bumphunt.errors.ConfigError
+        If ``work`` holds chunks of a plan with other settings.
+    bumphunt.errors.BumphuntError
+        If chunks fail (the finished ones stay in ``work`` for a rerun).
+    """
+    _prepare_work_dir(work, plan)
+    chunks = work / "chunks"
+    store = ResultStore(chunks)
+    if adopt is not None:
+        adopt(chunks, store)
+    reused = len(store.done())
+    tasks = _tasks(plan)
+    events_done = 0
+
+    def report(done: int, total: int) -> None:
+        nonlocal events_done
+        now = min(done * plan.chunk_size, plan.n_events) if done < total else plan.n_events
+        if progress is not None:
+            progress(now - events_done)
+        events_done = now
+
+    if progress is not None:
+        progress(0)
+    log.info("generating %d chunks with the %s executor", len(tasks), executor.kind)
+    summary = run_tasks(
+        functools.partial(run_chunk, chunks), tasks, store, executor=executor, progress=report
+    )
+    if summary.failed:
+        first = summary.failed[0]
+        raise BumphuntError(
+            f"{summary.n_failed} of {len(tasks)} chunks failed (first: {first.key}: {first.message}); "
+            f"the finished chunks stay in {str(work)!r}: rerun the same command to resume"
+        )
+    return chunks, reused
+
+
+def sigma_pb(
+    generated: Sequence[int], sigma_mb: Sequence[float], sigma_err_mb: Sequence[float]
+) -> tuple[float, float]:
+    """Cross section of the process and its error (pb) from per-chunk estimates weighted by the number
+    of generated events."""
+    n = np.asarray(generated, dtype=np.float64)
+    value = float(np.sum(n * np.asarray(sigma_mb)) / n.sum() * _MB_TO_PB)
+    error = float(np.sqrt(np.sum((n * np.asarray(sigma_err_mb)) ** 2)) / n.sum() * _MB_TO_PB)
+    return value, error
 
 
 def generate(
@@ -300,38 +366,17 @@ def generate(
         constituents_path = check_table_path(constituents_output)
         if not plan.constituents:
             raise ConfigError("a constituents output needs a plan with constituents=True")
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers must be a positive integer, got {workers!r}")
-    spec = executor if executor is not None else ExecutorConfig(kind="local", n_workers=workers)
+    spec = _executor(workers, executor)
     work = Path(work_dir) if work_dir is not None else paths[0].with_name(paths[0].name + ".parts")
     start = time.perf_counter()
-    _prepare_work_dir(work, plan)
-    chunks = work / "chunks"
-    store = ResultStore(chunks)
-    _adopt_unrecorded_chunks(work, chunks, plan, store)
-    reused = len(store.done())
-    tasks = _tasks(plan)
-    events_done = 0
-
-    def report(done: int, total: int) -> None:
-        nonlocal events_done
-        now = min(done * plan.chunk_size, plan.n_events) if done < total else plan.n_events
-        if progress is not None:
-            progress(now - events_done)
-        events_done = now
-
-    if progress is not None:
-        progress(0)
-    log.info("generating %d chunks with the %s executor", len(tasks), spec.kind)
-    summary = run_tasks(
-        functools.partial(_run_chunk, plan, chunks), tasks, store, executor=spec, progress=report
+    chunks, reused = run_chunks(
+        plan,
+        work,
+        functools.partial(_run_chunk, plan),
+        spec,
+        progress,
+        adopt=functools.partial(_adopt_unrecorded_chunks, work, plan=plan),
     )
-    if summary.failed:
-        first = summary.failed[0]
-        raise BumphuntError(
-            f"{summary.n_failed} of {len(tasks)} chunks failed (first: {first.key}: {first.message}); "
-            f"the finished chunks stay in {str(work)!r}: rerun the same command to resume"
-        )
     provenance = _provenance(plan, chunks, command)
     n_chunks = len(plan.chunk_sizes)
     label = plan.card.label

@@ -1,0 +1,267 @@
+"""The dimuon generator: NanoAOD layout, detector model, physics of the samples and the decay weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import awkward as ak
+import numpy as np
+import pytest
+import scipy.stats
+import uproot
+import vector
+
+from bumphunt.cli import main
+from bumphunt.errors import ConfigError
+from bumphunt.generate import DimuonPlan, generate_dimuon
+from bumphunt.generate.cards import BOTTOM_HADRONS, UPSILONS, bbbar, drell_yan, upsilon
+from bumphunt.generate.decay_bias import bias_muon_decays
+from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
+from bumphunt.generate.pythia_loop import make_pythia
+from bumphunt.io.nanoaod import read_dimuons
+from bumphunt.io.nanoaod_writer import read_root_provenance
+from bumphunt.physics.muon_detector import DetectorModel, impact_parameters
+
+#: PDG masses of Upsilon(1S), (2S), (3S) (GeV).
+UPSILON_MASSES = np.array([9.4603, 10.02326, 10.3552])
+REAL_NANOAOD = "nanoAOD_2015_CMS_Open_Data_ttbar.root"
+
+
+@pytest.fixture(scope="module")
+def drell_yan_file(tmp_path_factory):
+    """60 Drell-Yan events in two chunks, written as a NanoAOD file (about 4 s)."""
+    path = tmp_path_factory.mktemp("dimuon") / "dy.root"
+    summary = generate_dimuon(DimuonPlan(drell_yan(), n_events=60, seed=5, chunk_size=30), path)
+    return path, summary
+
+
+@pytest.fixture(scope="module")
+def upsilon_events() -> ak.Array:
+    """120 Upsilon events (about 12 s)."""
+    return generate_dimuon_chunk(upsilon(), 120, seed=8).events
+
+
+@pytest.fixture(scope="module")
+def bbbar_events() -> ak.Array:
+    """40 b bbar events with two muons (about 12 s)."""
+    return generate_dimuon_chunk(bbbar(), 40, seed=9).events
+
+
+def _pair_mass(muons: ak.Array) -> np.ndarray:
+    one, two = (vector.zip({k: muons[k][:, i] for k in ("pt", "eta", "phi", "mass")}) for i in (0, 1))
+    return ak.to_numpy((one + two).mass)
+
+
+def test_branch_types_are_those_of_real_nanoaod(drell_yan_file, shared_data):
+    path, _ = drell_yan_file
+    real = uproot.open(shared_data / REAL_NANOAOD)["Events"]
+    ours = uproot.open(path)["Events"]
+    names = ours.keys()  # iterating a TTree yields branches, not names
+    common = [name for name in names if name in real]
+    assert len(common) >= 30
+    differ = {n: (ours[n].typename, real[n].typename) for n in common if ours[n].typename != real[n].typename}
+    # uproot writes collection counters as int32 where CMS writes uint32 (documented)
+    assert differ == {"nMuon": ("int32_t", "uint32_t"), "nJet": ("int32_t", "uint32_t")}
+    assert set(ours.keys()) - set(real.keys()) == set()
+    arrays = ours.arrays(["nMuon", "Muon_pt", "nJet", "Jet_pt"])
+    assert np.array_equal(ak.to_numpy(arrays["nMuon"]), ak.to_numpy(ak.num(arrays["Muon_pt"])))
+    assert np.array_equal(ak.to_numpy(arrays["nJet"]), ak.to_numpy(ak.num(arrays["Jet_pt"])))
+
+
+def test_existing_reader_reads_the_generated_file(drell_yan_file):
+    path, summary = drell_yan_file
+    dimuons = read_dimuons(path)
+    assert len(dimuons.opposite_sign) == 60  # Drell-Yan pairs have opposite charges
+    assert len(dimuons.same_sign) == 0
+    names = dimuons.opposite_sign.feature_names
+    for quantity in ("ip3d", "sip3d", "pfRelIso03_all", "pfRelIso04_all", "tightId"):
+        assert f"mu1_{quantity}" in names and f"mu2_{quantity}" in names
+    mass = dimuons.opposite_sign.mass
+    assert np.all((mass > 3.0) & (mass < 21.0))
+    provenance = read_root_provenance(path)
+    assert provenance == json.loads(json.dumps(summary.provenance))
+    assert provenance["process"] == "drell-yan" and provenance["n_events"] == 60
+    assert provenance["detector"]["muon_eta_max"] == 2.4
+    assert provenance["weighted_selection_efficiency"] == pytest.approx(provenance["selection_efficiency"])
+
+
+def test_stored_muons_pass_the_acceptance(drell_yan_file):
+    path, _ = drell_yan_file
+    muons = uproot.open(path)["Events"].arrays(filter_name="Muon_*")
+    pt, eta = ak.flatten(muons["Muon_pt"]), ak.flatten(muons["Muon_eta"])
+    assert ak.all(pt > 3.0) and ak.all(abs(eta) < 2.4)
+    assert ak.all(ak.num(muons["Muon_pt"]) >= 2)
+    assert ak.all(muons["Muon_pt"][:, :-1] >= muons["Muon_pt"][:, 1:])  # ordered by pT
+    tight, medium = ak.flatten(muons["Muon_tightId"]), ak.flatten(muons["Muon_mediumId"])
+    assert not ak.any(tight & ~medium)  # tight implies medium
+    # the two leading muons are the Drell-Yan pair (others come from hadron decays in the event)
+    assert np.mean(ak.to_numpy(ak.all(muons["Muon_genPartFlav"][:, :2] == 1, axis=1))) > 0.95
+
+
+def test_upsilon_peaks_sit_at_the_pdg_masses_within_the_resolution(upsilon_events):
+    muons = upsilon_events["Muon"]
+    mass = _pair_mass(muons)
+    model = DetectorModel()
+    relative = np.hypot(*(model.relative_pt_resolution(ak.to_numpy(muons["eta"][:, i])) for i in (0, 1)))
+    sigma = mass * relative / 2.0  # m**2 ~ pT1 pT2: dm/m = (dpT1/pT1 (+) dpT2/pT2) / 2
+    nearest = UPSILON_MASSES[np.argmin(np.abs(mass[:, None] - UPSILON_MASSES), axis=1)]
+    pull = (mass - nearest) / sigma
+    core = np.abs(pull) < 5  # pairs with a muon from elsewhere (rare) are not Upsilon decays
+    assert core.mean() > 0.9
+    assert abs(np.mean(pull[core])) < 0.25
+    assert 0.8 < np.std(pull[core]) < 1.25
+    assert np.mean(nearest[core] == UPSILON_MASSES[0]) > 0.5  # the 1S dominates
+    assert set(np.unique(ak.to_numpy(ak.flatten(muons["genPartFlav"])))) <= {5, 4, 3}
+
+
+def test_b_hadron_muons_have_larger_impact_parameters_than_prompt_ones(bbbar_events, drell_yan_file):
+    path, _ = drell_yan_file
+    prompt = uproot.open(path)["Events"].arrays(["Muon_ip3d", "Muon_sip3d"])
+    muons = ak.flatten(bbbar_events["Muon"])
+    from_b = muons[muons["genPartFlav"] == 5]
+    assert len(from_b) > 40
+    assert np.median(ak.to_numpy(from_b["ip3d"])) > 3 * np.median(
+        ak.to_numpy(ak.flatten(prompt["Muon_ip3d"]))
+    )
+    assert np.median(ak.to_numpy(from_b["sip3d"])) > 3 * np.median(
+        ak.to_numpy(ak.flatten(prompt["Muon_sip3d"]))
+    )
+
+
+def test_muons_in_jets_are_less_isolated_than_drell_yan_muons(bbbar_events, drell_yan_file):
+    path, _ = drell_yan_file
+    prompt = ak.to_numpy(ak.flatten(uproot.open(path)["Events"]["Muon_pfRelIso04_all"].array()))
+    muons = ak.flatten(bbbar_events["Muon"])
+    in_jets = ak.to_numpy(muons[muons["jetIdx"] >= 0]["pfRelIso04_all"])
+    assert len(in_jets) >= 5
+    assert np.median(in_jets) > 0.3 > np.median(prompt)
+    jets = bbbar_events["Jet"]
+    assert ak.sum(jets["nMuons"]) == ak.sum(bbbar_events["Muon"]["jetIdx"] >= 0)
+
+
+def test_impact_parameters_of_straight_tracks():
+    # a track from (0, 1, 0) along x: transverse distance 1 (sign: y px > 0), no z offset
+    dxy, dz, ip3d = impact_parameters([[0.0, 1.0, 0.0]], [[2.0, 0.0, 0.0]])
+    assert dxy[0] == pytest.approx(1.0) and dz[0] == pytest.approx(0.0) and ip3d[0] == pytest.approx(1.0)
+    # from (0, 0, 1) at 45 degrees in the x-z plane: closest approach 1 / sqrt(2)
+    dxy, dz, ip3d = impact_parameters([[0.0, 0.0, 1.0]], [[1.0, 0.0, 1.0]])
+    assert dxy[0] == pytest.approx(0.0) and dz[0] == pytest.approx(1.0)
+    assert ip3d[0] == pytest.approx(1.0 / np.sqrt(2.0))
+    # a track through the origin has no impact parameter
+    assert impact_parameters([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])[2][0] == pytest.approx(0.0, abs=1e-12)
+
+
+def _bias(card, species):
+    holder = {}
+    pythia = make_pythia(
+        card, 1, configure=lambda p: holder.setdefault("b", bias_muon_decays(p, species, 0.5))
+    )
+    return pythia, holder["b"]
+
+
+def test_decay_bias_sets_the_table_fraction_of_muon_channels():
+    pythia, bias = _bias(bbbar(), BOTTOM_HADRONS)
+    assert bias.species == BOTTOM_HADRONS
+    for k, pid in enumerate(bias.species):
+        entry = pythia.particleData.particleDataEntryPtr(pid)
+        channels = [entry.channel(i) for i in range(entry.sizeChannels())]
+        muon = sum(
+            c.bRatio() for c in channels if any(abs(c.product(j)) == 13 for j in range(c.multiplicity()))
+        )
+        assert muon / sum(c.bRatio() for c in channels) == pytest.approx(0.5)
+        assert 0.03 < bias.table_fraction[k] < 0.5
+    assert 0.08 < bias.table_fraction[bias.species.index(521)] < 0.10  # Pythia's B+ table: 9.0 %
+
+
+def test_calibration_infers_the_natural_rate_from_the_biased_one():
+    _, bias = _bias(upsilon(), UPSILONS)
+    f = np.asarray(bias.table_fraction)
+    # channels taken at their table rates: the weights are the ratio of table fractions
+    even = bias.calibrate(np.array([[500, 500]] * len(f)))
+    assert even.natural_rate == pytest.approx(tuple(f))
+    assert even.muon_weight == pytest.approx(tuple(f / 0.5))
+    assert even.other_weight == pytest.approx(tuple((1 - f) / 0.5))
+    # muon channels taken at 0.6 for a table fraction of 0.5: other channels succeed 2/3 as often
+    rho = 0.5 * 0.4 / (0.5 * 0.6)
+    skewed = bias.calibrate(np.array([[600, 400]] * len(f)))
+    natural = f / (f + (1 - f) * rho)
+    assert skewed.natural_rate == pytest.approx(tuple(natural))
+    assert skewed.muon_weight == pytest.approx(tuple(natural / 0.6))
+    assert skewed.other_weight == pytest.approx(tuple((1 - natural) / 0.4))
+    # the weights average to one over the biased decays
+    assert 0.6 * np.asarray(skewed.muon_weight) + 0.4 * np.asarray(skewed.other_weight) == pytest.approx(
+        np.ones(len(f))
+    )
+
+
+def _record(rows):
+    names = ("id", "status", "daughter1", "daughter2")
+    return ak.Array([[dict(zip(names, row, strict=True)) for row in event] for event in rows])
+
+
+def test_event_weights_follow_the_decay_channels_taken():
+    _, bias = _bias(upsilon(), UPSILONS)
+    k = bias.species.index(553)
+    events = _record(
+        [
+            [(553, -91, 1, 2), (13, 1, 0, 0), (-13, 1, 0, 0)],  # Upsilon -> mu mu
+            [(553, -91, 1, 3), (21, -1, 0, 0), (21, -1, 0, 0), (21, -1, 0, 0)],  # Upsilon -> ggg
+            [(553, 2, 0, 0)],  # not decayed
+            [
+                (553, -91, 1, 2),
+                (13, 1, 0, 0),
+                (-13, 1, 0, 0),
+                (-553, -91, 4, 5),
+                (11, 1, 0, 0),
+                (-11, 1, 0, 0),
+            ],
+        ]
+    )
+    counts = bias.decay_counts(events)
+    assert counts.shape == (4, len(UPSILONS), 2)
+    assert counts[:, k].tolist() == [[1, 0], [0, 1], [0, 0], [1, 1]]
+    assert counts.sum() == 4
+    calibration = bias.calibrate(np.array([[600, 400]] * len(UPSILONS)))
+    mu, other = calibration.muon_weight[k], calibration.other_weight[k]
+    assert calibration.event_weights(counts) == pytest.approx([mu, other, 1.0, mu * other])
+
+
+def test_weighted_muon_rate_agrees_with_an_unbiased_sample():
+    """b bbar events with a stored muon: generated with enhanced b-hadron muon decays and weighted back,
+    and without enhancement; rate per generated event in bins of the leading muon pT (chi2 test)."""
+    card = bbbar()
+    unbiased = generate_dimuon_chunk(dataclasses.replace(card, enhanced_decays=()), 100, 31, min_muons=1)
+    biased = generate_dimuon_chunk(card, 300, 41, min_muons=1)
+    weights = biased.bias.calibrate(biased.decay_totals).event_weights(biased.passed_decays)
+    edges = [3.0, 4.0, 6.0, np.inf]
+    kept_u, kept_b = len(unbiased.events), len(biased.events)
+    counts_u, _ = np.histogram(ak.to_numpy(unbiased.events["Muon"]["pt"][:, 0]), edges)
+    sum_w, _ = np.histogram(ak.to_numpy(biased.events["Muon"]["pt"][:, 0]), edges, weights=weights[:kept_b])
+    sum_w2, _ = np.histogram(
+        ak.to_numpy(biased.events["Muon"]["pt"][:, 0]), edges, weights=weights[:kept_b] ** 2
+    )
+    # rates per generated event (the surplus passed events beyond those returned scale each sample)
+    scale_u = unbiased.n_passed / kept_u / unbiased.n_generated
+    scale_b = biased.n_passed / kept_b / biased.n_generated
+    rate_u, var_u = counts_u * scale_u, counts_u * scale_u**2
+    rate_b, var_b = sum_w * scale_b, sum_w2 * scale_b**2
+    chi2 = float(np.sum((rate_u - rate_b) ** 2 / (var_u + var_b)))
+    assert chi2 < scipy.stats.chi2.isf(0.001, len(edges) - 1)
+    # and the enhancement did its job: more muon events per generated event before weighting
+    assert biased.n_passed / biased.n_generated > 3 * unbiased.n_passed / unbiased.n_generated
+
+
+def test_bad_settings_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="muon_fraction"):
+        DimuonPlan(bbbar(), n_events=10, muon_fraction=1.0)
+    with pytest.raises(ConfigError, match=r"suffix \.root"):
+        generate_dimuon(DimuonPlan(bbbar(), n_events=10), tmp_path / "out.h5")
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_names_a_bad_process_and_writes_nothing(tmp_path, capsys):
+    status = main(["generate", "dimuon", "--process", "zprime", "-n", "5", "-o", str(tmp_path / "x.root")])
+    assert status == 2
+    assert "zprime" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
