@@ -431,11 +431,12 @@ def summary_schema_command() -> None:
 
 
 @config_group.command("example")
-def config_example() -> None:
+@click.option("--dimuon", is_flag=True, help="The dimuon (Upsilon) search in CMS NanoAOD instead of dijets.")
+def config_example(dimuon: bool) -> None:
     """Print a commented example configuration (save it and edit: bumphunt config example > search.yaml)."""
-    from bumphunt.config import example_yaml
+    from bumphunt.config import dimuon_example_yaml, example_yaml
 
-    click.echo(example_yaml(), nl=False)
+    click.echo(dimuon_example_yaml() if dimuon else example_yaml(), nl=False)
 
 
 @config_group.command("check")
@@ -554,7 +555,15 @@ def _verdict(summary: Summary) -> str:
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", default=None, help="Results directory [default: output.directory of CONFIG].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
-def run_command(config_path: str, output: str | None, overwrite: bool) -> None:
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting of CONFIG (dotted key, YAML value), e.g. --set data.dimuon.sign=same; "
+    "repeatable.",
+)
+def run_command(config_path: str, output: str | None, overwrite: bool, overrides: tuple[str, ...]) -> None:
     """Run the search described by the YAML file CONFIG and write its results directory.
 
     The directory holds summary.json, the plots and a self-contained report.html; it appears only
@@ -562,7 +571,7 @@ def run_command(config_path: str, output: str | None, overwrite: bool) -> None:
     """
     from bumphunt.config import load_config
 
-    config = load_config(config_path)
+    config = load_config(config_path, overrides)
     out = config.output.model_copy(
         update={
             "directory": Path(output) if output is not None else config.output.directory,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -36,13 +37,16 @@ from bumphunt.errors import ConfigError, MissingFileError
 
 __all__ = [
     "CATHODE_FEATURES",
+    "DIMUON_FEATURES",
     "SCHEMA_VERSION",
     "ClassifierConfig",
     "DataConfig",
+    "DimuonConfig",
     "EnsembleConfig",
     "ExecutorConfig",
     "FlowConfig",
     "InjectionConfig",
+    "IsolationConfig",
     "MethodConfig",
     "OutputConfig",
     "ScanConfig",
@@ -50,6 +54,8 @@ __all__ = [
     "SlurmConfig",
     "StatisticsConfig",
     "WindowsConfig",
+    "apply_overrides",
+    "dimuon_example_yaml",
     "example_yaml",
     "json_schema",
     "load_config",
@@ -91,6 +97,64 @@ class InjectionConfig(_Model):
     _sr = field_validator("sr")(lambda v: _check_interval(v, "data.injection.sr"))
 
 
+DIMUON_FEATURES = ("pt", "eta", "mu1_pt", "mu1_eta", "mu2_pt", "mu2_eta")
+"""Default features of NanoAOD dimuon candidates: the kinematics every NanoAOD file has."""
+
+
+class IsolationConfig(_Model):
+    """A cut on a relative isolation of the dimuon's muons (anti-isolation: `min`)."""
+
+    quantity: str = Field(default="pfRelIso04_all", description="Per-muon quantity (Muon_<quantity>).")
+    min: float | None = Field(default=None, description="Keep muons with the quantity >= min.")
+    max: float | None = Field(default=None, description="Keep muons with the quantity < max.")
+    muons: Literal["either", "both"] = Field(
+        default="either", description="`either`: one of the two muons must pass; `both`: both."
+    )
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> IsolationConfig:
+        if self.min is None and self.max is None:
+            raise ValueError("an isolation cut needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and not self.min < self.max:
+            raise ValueError(f"isolation min ({self.min}) must be below max ({self.max})")
+        return self
+
+
+class DimuonConfig(_Model):
+    """Dimuon candidates read from CMS NanoAOD (format `nanoaod`): the two leading selected muons."""
+
+    sign: Literal["opposite", "same"] = Field(default="opposite", description="Charge of the pair.")
+    tree: str = Field(default="Events", description="TTree or RNTuple name.")
+    muon_pt_min: float = Field(default=3.0, ge=0, description="Muon pT threshold (GeV).")
+    muon_eta_max: PositiveFloat = Field(default=2.4, description="Muon |eta| acceptance.")
+    tight_id: bool = Field(default=False, description="Require Muon_tightId.")
+    isolation: tuple[IsolationConfig, ...] = Field(default=(), description="Isolation cuts on the pair.")
+    bounds: dict[str, Interval] = Field(
+        default_factory=dict, description="{feature: [low, high]} bounds on candidate features."
+    )
+
+    @field_validator("bounds")
+    @classmethod
+    def _ordered_bounds(cls, value: dict[str, Interval]) -> dict[str, Interval]:
+        for name, interval in value.items():
+            _check_interval(interval, f"data.dimuon.bounds.{name}")
+        return value
+
+    def selection(self) -> Any:
+        """The reader's :class:`~bumphunt.io.nanoaod.DimuonSelection`."""
+        from bumphunt.io.nanoaod import DimuonSelection, IsolationCut
+
+        cuts = tuple(IsolationCut(c.quantity, c.min, c.max, c.muons) for c in self.isolation)
+        return DimuonSelection(
+            sign=self.sign,
+            muon_pt_min=self.muon_pt_min,
+            muon_eta_max=self.muon_eta_max,
+            tight_id=self.tight_id,
+            isolation=cuts,
+            bounds=dict(self.bounds),
+        )
+
+
 class DataConfig(_Model):
     """Where the events are and what to use of them."""
 
@@ -98,17 +162,24 @@ class DataConfig(_Model):
         description="Events: an LHC Olympics-format HDF5 file (as `bumphunt generate` writes), a Parquet "
         "file written by bumphunt (`EventSet.to_parquet`), or a plain table with the columns named below."
     )
-    format: Literal["auto", "lhco", "eventset", "table"] = Field(
+    format: Literal["auto", "lhco", "eventset", "table", "nanoaod"] = Field(
         default="auto",
         description="`lhco`: jet columns, features built as in CATHODE; `eventset`: bumphunt Parquet; "
-        "`table`: Parquet/CSV/pandas-HDF5 with `mass_column` and the features as columns; `auto` "
+        "`table`: Parquet/CSV/pandas-HDF5 with `mass_column` and the features as columns; `nanoaod`: "
+        "CMS NanoAOD ROOT files (a path or glob pattern), dimuon candidates as `dimuon` says; `auto` "
         "tells from the file.",
+    )
+    dimuon: DimuonConfig = Field(
+        default_factory=DimuonConfig, description="Dimuon candidate selection (NanoAOD data only)."
     )
     key: str | None = Field(default=None, description="HDF5 key of the table (default: the only one).")
     mass_column: str = Field(default="mjj", description="Mass column (GeV) of a `table`.")
     label_column: str | None = Field(default=None, description="Truth label column of a `table`.")
     features: tuple[str, ...] = Field(
-        default=CATHODE_FEATURES, min_length=1, description="Feature columns given to the detector."
+        default=CATHODE_FEATURES,
+        min_length=1,
+        description="Feature columns given to the detector (NanoAOD default: the dimuon and muon pT "
+        "and eta).",
     )
     mass_range: Interval | None = Field(
         default=None, description="Keep events with mass in [low, high) (GeV); default: all."
@@ -498,8 +569,62 @@ def parse_config(values: Any, source: str = "config") -> SearchConfig:
         raise ConfigError(_error_line(err, source)) from None
 
 
-def load_config(path: str | os.PathLike[str]) -> SearchConfig:
+#: Settings that hold file paths (an override's relative path is taken relative to the working folder).
+_PATH_KEYS = (
+    "data.path",
+    "data.background",
+    "data.injection.signal",
+    "output.directory",
+    "ensemble.directory",
+)
+
+
+def apply_overrides(values: Any, overrides: Sequence[str], source: str) -> dict[str, Any]:
+    """``values`` with ``KEY=VALUE`` overrides applied: dotted keys (``data.dimuon.sign``), YAML values
+    (``[pt, eta]``, ``null``, ``0.5``).
+
+    Raises
+    ------
+    ConfigError
+        For an override without ``=`` or one that descends into a setting that is not a mapping.
+    """
+    result: dict[str, Any] = dict(values) if isinstance(values, dict) else {}
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {override!r}: write KEY=VALUE, e.g. data.dimuon.sign=same")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {override!r}: the value is not valid YAML") from None
+        if key in _PATH_KEYS and isinstance(value, str) and not Path(value).is_absolute():
+            value = str(Path.cwd() / value)
+        node = result
+        parts = key.strip().split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise ConfigError(
+                    f"--set {override!r}: {'.'.join(parts[: depth + 1])} of {source} is not a mapping"
+                )
+            else:
+                child = node[part] = dict(child)
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def load_config(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> SearchConfig:
     """Read and validate a YAML configuration; relative paths in it are relative to its folder.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    overrides
+        ``KEY=VALUE`` settings applied over the file (:func:`apply_overrides`).
 
     Raises
     ------
@@ -520,6 +645,8 @@ def load_config(path: str | os.PathLike[str]) -> SearchConfig:
         raise ConfigError(f"{path}:{where} is not valid YAML: {problem}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text (YAML) file") from None
+    if overrides:
+        values = apply_overrides(values, overrides, str(path))
     return parse_config(values, str(path)).resolve_paths(path.parent)
 
 
@@ -597,3 +724,10 @@ ensemble:
 def example_yaml() -> str:
     """A commented example configuration (valid as it stands)."""
     return _EXAMPLE
+
+
+def dimuon_example_yaml() -> str:
+    """The commented example configuration of the dimuon (Upsilon) search in NanoAOD."""
+    from importlib.resources import files
+
+    return files("bumphunt").joinpath("data/examples/dimuon.yaml").read_text()

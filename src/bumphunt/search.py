@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import glob
 import logging
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bumphunt import __version__
-from bumphunt.config import DataConfig, MethodConfig, SearchConfig, WindowsConfig
+from bumphunt.config import DIMUON_FEATURES, DataConfig, MethodConfig, SearchConfig, WindowsConfig
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
 from bumphunt.events import EventSet, Window, concatenate
 from bumphunt.stats.fit import fit_background
@@ -67,15 +68,31 @@ SearchProgress = Callable[[str, int, int], None]
 # ----------------------------------------------------------------------------------------- data
 
 
-def _select(events: EventSet, data: DataConfig, what: str) -> EventSet:
+def _features(data: DataConfig, nanoaod: bool) -> tuple[str, ...]:
+    """The configured features; the dimuon kinematics for NanoAOD when none are configured."""
+    return DIMUON_FEATURES if nanoaod and "features" not in data.model_fields_set else data.features
+
+
+def _is_nanoaod(data: DataConfig, path: str | Path) -> bool:
+    if data.format != "auto":
+        return data.format == "nanoaod"
+    text = str(path)
+    if glob.has_magic(text):
+        return text.endswith(".root")
+    from bumphunt.io.auto import detect_layout
+
+    return detect_layout(path, key=data.key).layout == "nanoaod"
+
+
+def _select(events: EventSet, data: DataConfig, what: str, features: tuple[str, ...]) -> EventSet:
     """Keep the configured features and mass range of one sample."""
-    missing = [f for f in data.features if f not in events.feature_names]
+    missing = [f for f in features if f not in events.feature_names]
     if missing:
         raise DataFormatError(
             f"{what} {events.source}: feature(s) {missing} named in data.features are not in the file; "
             f"it has {list(events.feature_names)}"
         )
-    events = events.with_features(data.features)
+    events = events.with_features(features)
     if data.mass_range is not None:
         events = events.in_mass(data.mass_range)
     return events
@@ -163,6 +180,14 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
     """
     from bumphunt.io.auto import read_events
 
+    if _is_nanoaod(data, path):
+        from bumphunt.io.nanoaod import read_dimuon_candidates
+
+        features = _features(data, nanoaod=True)
+        events = read_dimuon_candidates(
+            str(path), data.dimuon.selection(), features=features, tree=data.dimuon.tree
+        )
+        return _select(events, data, what, features)
     events = read_events(
         path,
         format=data.format,
@@ -171,7 +196,7 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
         label_column=data.label_column if labels else None,
         features=data.features,
     )
-    return _select(events, data, what)
+    return _select(events, data, what, data.features)
 
 
 def load_data(config: SearchConfig) -> LoadedData:

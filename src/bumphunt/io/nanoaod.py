@@ -14,24 +14,30 @@ Four-momenta are built with :mod:`vector`; everything is computed in float64.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 import awkward as ak
 import numpy as np
 import pandas as pd
 import vector
 
-from bumphunt.events import EventSet, NonFinitePolicy
+from bumphunt.errors import DataFormatError, MissingFileError
+from bumphunt.events import EventSet, NonFinitePolicy, concatenate
 from bumphunt.io._source import branch_names, iterate_root, open_root_tree
 from bumphunt.io.leptons import lepton_frame, lepton_table
 
 __all__ = [
     "MUON_QUANTITIES",
+    "DimuonSelection",
     "Dimuons",
+    "IsolationCut",
+    "read_dimuon_candidates",
     "read_dimuons",
     "read_jets",
     "read_leptons",
@@ -150,8 +156,11 @@ def read_dimuons(
     return result
 
 
-def _leading_pairs(arrays: Any, quantities: Sequence[str]) -> dict[str, np.ndarray]:
-    """Columns of the two leading muons of each event of a block that has two or more."""
+def _leading_pairs(arrays: Any, quantities: Sequence[str], keep: Any = None) -> dict[str, np.ndarray]:
+    """Columns of the two leading muons of each event of a block that has two or more (of the muons
+    ``keep`` selects, an ``events * var * bool`` mask, when given)."""
+    if keep is not None:
+        arrays = ak.zip({name: arrays[name][keep] for name in arrays.fields}, depth_limit=1)
     muons = arrays[ak.num(arrays["Muon_pt"], axis=1) >= 2]
     order = ak.argsort(muons["Muon_pt"], axis=1, ascending=False, stable=True)[:, :2]
 
@@ -242,3 +251,208 @@ def read_jets(
     table = pd.concat(frames, ignore_index=True)
     order = np.lexsort((-table["pt"].to_numpy(), table["entry"].to_numpy()))
     return table.iloc[order].reset_index(drop=True)[columns]
+
+
+@dataclass(frozen=True)
+class IsolationCut:
+    """A cut on a relative isolation of the pair's muons.
+
+    Attributes
+    ----------
+    quantity
+        Per-muon quantity, e.g. ``"pfRelIso04_all"``.
+    minimum, maximum
+        Keep pairs whose muons' values are >= ``minimum`` and < ``maximum`` (either may be None).
+    muons
+        ``"either"``: at least one of the two muons passes; ``"both"``: both do.
+    """
+
+    quantity: str = "pfRelIso04_all"
+    minimum: float | None = None
+    maximum: float | None = None
+    muons: Literal["either", "both"] = "either"
+
+    def passes(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Pairs that pass, from the two muons' values."""
+
+        def one(values: np.ndarray) -> np.ndarray:
+            ok = np.ones(len(values), dtype=bool)
+            if self.minimum is not None:
+                ok &= values >= self.minimum
+            if self.maximum is not None:
+                ok &= values < self.maximum
+            return ok
+
+        a, b = one(first), one(second)
+        return (a | b) if self.muons == "either" else (a & b)
+
+
+@dataclass(frozen=True)
+class DimuonSelection:
+    """Which dimuon candidates a search reads from NanoAOD.
+
+    Muons are selected first (pT, |eta|, tight identification); the candidate is the pair of the two
+    highest-pT selected muons of each event with two or more; then the charge requirement, the isolation
+    cuts and the feature bounds apply to the pair.
+
+    Attributes
+    ----------
+    sign
+        ``"opposite"`` or ``"same"``-sign pairs.
+    muon_pt_min, muon_eta_max
+        Muon selection (GeV, |eta|).
+    tight_id
+        Require ``Muon_tightId``.
+    isolation
+        Cuts on the pair's isolation (e.g. anti-isolation: ``IsolationCut(minimum=0.55)``).
+    bounds
+        ``{feature: (low, high)}``: keep candidates with low <= feature < high, for any feature of the
+        candidate (``pt``, ``eta``, ``mu1_ip3d``, ...).
+    """
+
+    sign: Literal["opposite", "same"] = "opposite"
+    muon_pt_min: float = 3.0
+    muon_eta_max: float = 2.4
+    tight_id: bool = False
+    isolation: tuple[IsolationCut, ...] = ()
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def branches_needed(self) -> list[str]:
+        """The per-muon quantities the selection reads besides the momenta and charge."""
+        needed = {cut.quantity for cut in self.isolation}
+        if self.tight_id:
+            needed.add("tightId")
+        return sorted(needed)
+
+
+def expand_paths(pattern: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    """File names of a path, a glob pattern (``data/*.root``) or a list of them, sorted per pattern.
+
+    Raises
+    ------
+    bumphunt.errors.MissingFileError
+        If a pattern matches no file.
+    """
+    patterns = [pattern] if isinstance(pattern, str | os.PathLike) else list(pattern)
+    files: list[str] = []
+    for item in patterns:
+        text = os.fspath(item)
+        # glob.glob, unlike Path.glob, takes patterns in directory names too (runs/*/nano.root)
+        matched = sorted(glob.glob(text)) if glob.has_magic(text) else [text]  # noqa: PTH207
+        if not matched or not all(Path(m).is_file() for m in matched):
+            raise MissingFileError(f"no file matches {text!r}")
+        files.extend(matched)
+    return files
+
+
+def read_dimuon_candidates(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    selection: DimuonSelection | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    tree: str | None = "Events",
+    step_size: int | str = 100_000,
+    progress: Progress = None,
+    nonfinite: NonFinitePolicy = "raise",
+) -> EventSet:
+    """Selected dimuon candidates of one or many NanoAOD files (TTree or RNTuple), read in blocks.
+
+    Parameters
+    ----------
+    paths
+        A file, a glob pattern or a list of them.
+    selection
+        The candidate selection (:class:`DimuonSelection`; opposite-sign pairs of muons above 3 GeV
+        within |eta| < 2.4 by default).
+    features
+        Candidate features to keep (default: all; see :class:`Dimuons`); the per-muon quantities they
+        name (``mu1_ip3d`` needs ``Muon_ip3d``) must be in every file.
+    tree, step_size, progress, nonfinite
+        As in :func:`read_dimuons`.
+
+    Returns
+    -------
+    EventSet
+        Mass = dimuon mass (GeV); its provenance lists the files, entries read and the selection.
+
+    Raises
+    ------
+    bumphunt.errors.MissingFileError
+        If a file or pattern is missing.
+    bumphunt.errors.DataFormatError
+        If a file lacks a needed branch (named with the file), or no candidate passes the selection.
+    """
+    selection = selection or DimuonSelection()
+    files = expand_paths(paths)
+    wanted_quantities = set(selection.branches_needed())
+    for name in (*(features or ()), *selection.bounds):
+        for prefix in ("mu1_", "mu2_"):
+            if name.startswith(prefix) and name[len(prefix) :] not in ("pt", "eta"):
+                wanted_quantities.add(name[len(prefix) :])
+    sets = []
+    n_entries = 0
+    for path in files:
+        quantities = sorted(set(_present_quantities(path, tree, "Muon")) | wanted_quantities)
+        branches = [f"Muon_{q}" for q in (*_MOMENTUM, "charge", *quantities)]
+        blocks = []
+        for _, arrays in iterate_root(path, tree, branches, _WHAT, step_size=step_size, progress=progress):
+            n_entries += len(arrays)
+            keep = (arrays["Muon_pt"] > selection.muon_pt_min) & (
+                abs(arrays["Muon_eta"]) < selection.muon_eta_max
+            )
+            if selection.tight_id:
+                keep = keep & (arrays["Muon_tightId"] != 0)
+            blocks.append(_leading_pairs(arrays, quantities, keep))
+        columns = {k: np.concatenate([b[k] for b in blocks]) for k in blocks[0]} if blocks else {}
+        names = ["pt", "eta", "mu1_pt", "mu1_eta", "mu2_pt", "mu2_eta"]
+        names += [f"mu{i}_{q}" for q in quantities for i in (1, 2)]
+        if not columns:
+            continue
+        passed = (
+            columns["charge_product"] < 0 if selection.sign == "opposite" else columns["charge_product"] > 0
+        )
+        for cut in selection.isolation:
+            passed &= cut.passes(columns[f"mu1_{cut.quantity}"], columns[f"mu2_{cut.quantity}"])
+        for name, (low, high) in selection.bounds.items():
+            source = columns["mass"] if name == "mass" else columns.get(name)
+            if source is None:
+                raise DataFormatError(
+                    f"file {path!r}: data.dimuon.bounds names {name!r}, not a dimuon feature; "
+                    f"features are {['mass', *names]}"
+                )
+            passed &= (source >= low) & (source < high)
+        sets.append(
+            EventSet.from_arrays(
+                columns["mass"][passed],
+                np.column_stack([columns[n][passed] for n in names]),
+                names,
+                provenance={"source": path},
+                nonfinite=nonfinite,
+            )
+        )
+    if not sets or sum(len(s) for s in sets) == 0:
+        raise DataFormatError(
+            f"file(s) {', '.join(repr(f) for f in files)}: no {selection.sign}-sign dimuon candidate passes "
+            f"the selection in data.dimuon ({n_entries} entries read)"
+        )
+    common = [n for n in sets[0].feature_names if all(n in s.feature_names for s in sets)]
+    if features is not None:
+        common = list(features)
+    events = concatenate([s.with_features(common) for s in sets])
+    provenance = {
+        "source": files[0] if len(files) == 1 else f"{files[0]} and {len(files) - 1} more",
+        "files": files,
+        "format": "nanoaod",
+        "tree": tree,
+        "n_entries": n_entries,
+        "dimuon_sign": selection.sign,
+        "dimuon_selection": {
+            "sign": selection.sign,
+            "muon_pt_min": selection.muon_pt_min,
+            "muon_eta_max": selection.muon_eta_max,
+            "tight_id": selection.tight_id,
+            "isolation": [vars(cut) for cut in selection.isolation],
+            "bounds": {k: list(v) for k, v in selection.bounds.items()},
+        },
+    }
+    return EventSet(events.mass, events.features, events.feature_names, None, None, provenance)

@@ -21,6 +21,10 @@ import numpy.typing as npt
 from bumphunt.errors import ConfigError, DataFormatError, FitError
 from bumphunt.stats._records import Record
 
+#: Largest condition number of the Fisher information accepted at the maximum (beyond it the covariance
+#: has no correct digit left in double precision).
+_MAX_CONDITION = 1e13
+
 __all__ = ["EfficiencyFit", "fit_efficiency"]
 
 
@@ -172,12 +176,18 @@ def fit_efficiency(
         raise FitError(f"efficiency fit did not converge in {max_iterations} Newton steps")
     eps = _logistic(basis @ coef)
     information = (basis * (nu * eps * (1.0 - eps))[:, None]).T @ basis
+    # the logit can run off to where eps(1 - eps) underflows in some bins (a degenerate maximum); whether
+    # LAPACK then raises or returns a meaningless inverse depends on the machine, so test the matrix
+    singular = FitError(
+        "efficiency fit: the Fisher information is singular at the maximum (the efficiency "
+        "saturates at 0 or 1 across the fitted bins)"
+    )
+    if not np.all(np.isfinite(information)) or np.linalg.cond(information) > _MAX_CONDITION:
+        raise singular
     try:
         covariance = np.linalg.inv(information)
     except np.linalg.LinAlgError:
-        # the logit ran off to where eps(1 - eps) underflows in some bins (a degenerate maximum)
-        raise FitError(
-            "efficiency fit: the Fisher information is singular at the maximum (the efficiency "
-            "saturates at 0 or 1 across the fitted bins)"
-        ) from None
+        raise singular from None
+    if not np.all(np.diag(covariance) > 0):
+        raise singular
     return EfficiencyFit(coef, covariance, **record)

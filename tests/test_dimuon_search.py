@@ -1,0 +1,103 @@
+"""``bumphunt run`` on CMS NanoAOD dimuons: the shipped example configuration on the real 2012 file,
+overrides, and one-line errors for bad NanoAOD input."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from bumphunt.cli import main
+from bumphunt.config import apply_overrides, dimuon_example_yaml, parse_config
+from bumphunt.errors import ConfigError
+from bumphunt.summary import read_summary
+
+REAL_2012 = "Run2012BC_DoubleMuParked_Muons_1000evts_rntuple_v1-0-0-0.root"
+#: The real 2012 file has muon momenta and charges only: no isolation, impact parameters or IDs.
+KINEMATIC_ONLY = [
+    "data.dimuon.isolation=[]",
+    "data.dimuon.tight_id=false",
+    "data.features=[pt, eta, mu1_pt, mu2_pt]",
+]
+SMALL = [
+    "method.n_folds=2",
+    "method.classifier={kind: hgb, n_members: 1, max_iter: 30}",
+    "method.flow={max_epochs: 3, transforms: 2, hidden_features: [16]}",
+]
+
+
+@pytest.fixture
+def example(tmp_path):
+    path = tmp_path / "dimuon.yaml"
+    path.write_text(dimuon_example_yaml())
+    return path
+
+
+def _run(example, data, out, *extra):
+    args = ["run", str(example), "-o", str(out), "--set", f"data.path={data}"]
+    for setting in (*KINEMATIC_ONLY, *SMALL, *extra):
+        args += ["--set", setting]
+    return main(args)
+
+
+def test_example_configuration_is_the_seed_search():
+    config = parse_config(yaml.safe_load(dimuon_example_yaml()), "dimuon example")
+    assert config.data.format == "nanoaod"
+    assert config.windows.sr == (9.0, 10.6)
+    assert config.windows.sidebands == ((5.0, 9.0), (10.6, 16.0))
+    assert round(1.6 / config.statistics.bin_width) == 12
+    assert config.data.dimuon.isolation[0].min == 0.55
+
+
+def test_example_runs_end_to_end_on_the_real_2012_file(example, shared_data, tmp_path, capsys):
+    out = tmp_path / "results"
+    assert _run(example, shared_data / REAL_2012, out) == 0
+    summary = read_summary(out / "summary.json")
+    window = summary.windows[0]
+    assert window.status == "ok"
+    assert (window.sr, window.sb) == ((9.0, 10.6), [(5.0, 9.0), (10.6, 16.0)])
+    # 1000 real events: 16 opposite-sign candidates in the SR and 49 in the sidebands
+    assert (window.n_sr, window.n_sb) == (16, 49)
+    assert summary.provenance["dimuon_selection"]["sign"] == "opposite"
+    assert (out / "report.html").is_file()
+    assert "local significance" in capsys.readouterr().out
+
+
+def test_same_sign_by_override(example, shared_data, tmp_path):
+    out = tmp_path / "same"
+    assert _run(example, shared_data / REAL_2012, out, "data.dimuon.sign=same") == 0
+    summary = read_summary(out / "summary.json")
+    assert summary.provenance["dimuon_selection"]["sign"] == "same"
+    assert summary.windows[0].n_sr + summary.windows[0].n_sb < 65
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("data.features=[pt, mu1_ip3d]", "branch 'Muon_ip3d' not found"),
+        ("data.dimuon.bounds={pt: [1000.0, 2000.0]}", "no opposite-sign dimuon candidate passes"),
+        ("windows={sr: [50.0, 60.0], sidebands: [[40.0, 50.0], [60.0, 70.0]]}", "outside the data"),
+    ],
+)
+def test_bad_nanoaod_input_is_one_line_with_status_2(
+    example, shared_data, tmp_path, capsys, setting, message
+):
+    out = tmp_path / "results"
+    assert _run(example, shared_data / REAL_2012, out, setting) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert REAL_2012 in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_overrides_set_nested_keys_and_refuse_bad_ones():
+    values = {"data": {"path": "/a.root", "dimuon": {"sign": "opposite"}}}
+    changed = apply_overrides(values, ["data.dimuon.sign=same", "method.n_folds=3", "data.path=/b.root"], "x")
+    assert changed["data"]["dimuon"]["sign"] == "same"
+    assert changed["method"]["n_folds"] == 3
+    assert changed["data"]["path"] == "/b.root"
+    assert values["data"]["dimuon"]["sign"] == "opposite"  # the input is not changed
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        apply_overrides(values, ["data.dimuon.sign"], "x")
+    with pytest.raises(ConfigError, match="not a mapping"):
+        apply_overrides(values, ["data.path.x=1"], "x")
