@@ -339,6 +339,35 @@ def generate_dimuon_command(
     )
 
 
+@generate.command("mix")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", required=True, help="NanoAOD-format ROOT file to write (.root).")
+@click.option(
+    "--luminosity",
+    type=float,
+    default=None,
+    help="Integrated luminosity in 1/pb [default: the largest the inputs support without reusing events].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the accept/reject draws.")
+def generate_mix_command(inputs: tuple[str, ...], output: str, luminosity: float | None, seed: int) -> None:
+    """Mix generated NanoAOD files by cross section into unweighted pseudo-data (genWeight = 1).
+
+    Each event of INPUTS is kept with probability L x genWeight x sigma / N_generated, so the output
+    has the process composition of collision data at luminosity L.
+    """
+    from bumphunt.generate.mix import mix_samples
+
+    command = shlex.join(["bumphunt", *click.get_current_context().obj["argv"]])
+    summary = mix_samples(inputs, output, luminosity_pb=luminosity, seed=seed, command=command)
+    table = Table(title="bumphunt generate mix")
+    for column in ("input", "process", "expected", "kept"):
+        table.add_column(column)
+    for entry in summary.provenance["inputs"]:
+        table.add_row(entry["file"], str(entry["process"]), f"{entry['expected']:,.1f}", f"{entry['kept']:,}")
+    Console().print(table)
+    Console().print(f"luminosity {summary.luminosity_pb:.4g}/pb; written {summary.output}")
+
+
 @cli.command("fetch")
 @click.argument("name", required=False)
 @click.option("--list", "list_only", is_flag=True, help="List the registered datasets and exit.")

@@ -18,6 +18,7 @@ from bumphunt.generate import DimuonPlan, generate_dimuon
 from bumphunt.generate.cards import BOTTOM_HADRONS, UPSILONS, bbbar, drell_yan, upsilon
 from bumphunt.generate.decay_bias import bias_muon_decays
 from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
+from bumphunt.generate.mix import mix_samples
 from bumphunt.generate.pythia_loop import make_pythia
 from bumphunt.io.nanoaod import read_dimuons
 from bumphunt.io.nanoaod_writer import read_root_provenance
@@ -265,3 +266,25 @@ def test_cli_names_a_bad_process_and_writes_nothing(tmp_path, capsys):
     assert status == 2
     assert "zprime" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_mixing_keeps_events_at_their_cross_section(drell_yan_file, tmp_path):
+    path, summary = drell_yan_file
+    copy = tmp_path / "dy-copy.root"
+    copy.write_bytes(path.read_bytes())
+    per_event_pb = summary.provenance["sigma_generated_pb"] / summary.provenance["n_generated"]
+    # every Drell-Yan event weighs the same: the largest luminosity keeps them all
+    full = mix_samples([path, copy], tmp_path / "all.root", seed=1)
+    assert full.luminosity_pb == pytest.approx(1.0 / per_event_pb)
+    assert sum(full.kept.values()) == 120
+    events = uproot.open(full.output)["Events"].arrays(["genWeight", "Muon_pt"])
+    assert np.all(ak.to_numpy(events["genWeight"]) == 1.0)
+    assert len(read_dimuons(full.output).opposite_sign) == 120
+    # a fifth of that luminosity keeps a binomial fifth of them
+    fifth = mix_samples([path, copy], tmp_path / "fifth.root", luminosity_pb=0.2 / per_event_pb, seed=2)
+    assert fifth.expected[str(path)] == pytest.approx(12.0)
+    assert 24 - 4 * np.sqrt(24 * 0.8) < sum(fifth.kept.values()) < 24 + 4 * np.sqrt(24 * 0.8)
+    assert read_root_provenance(fifth.output)["luminosity_pb"] == pytest.approx(0.2 / per_event_pb)
+    with pytest.raises(ConfigError, match="without using an event twice"):
+        mix_samples([path], tmp_path / "x.root", luminosity_pb=2.0 / per_event_pb)
+    assert not (tmp_path / "x.root").exists()
