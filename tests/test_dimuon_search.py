@@ -58,6 +58,11 @@ def test_example_runs_end_to_end_on_the_real_2012_file(example, shared_data, tmp
     # 1000 real events: 16 opposite-sign candidates in the SR and 49 in the sidebands
     assert (window.n_sr, window.n_sb) == (16, 49)
     assert summary.provenance["dimuon_selection"]["sign"] == "opposite"
+    # the background shape is chosen among odd polynomials by the F-test on the uncut sidebands
+    choice = window.shape_choice
+    assert choice.candidates == ["poly3", "poly5", "poly7"]
+    assert choice.chosen in choice.tried and window.fit.shape == choice.chosen
+    assert len(choice.p_values) == len(choice.tried) - 1
     assert (out / "report.html").is_file()
     assert "local significance" in capsys.readouterr().out
 
@@ -88,6 +93,14 @@ def test_bad_nanoaod_input_is_one_line_with_status_2(
     assert REAL_2012 in err
     assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_shape_choice_must_be_nested_and_of_one_family():
+    values = yaml.safe_load(dimuon_example_yaml())
+    for bad in (["poly5", "poly3"], ["poly3", "dijet4"], ["poly3"]):
+        values["statistics"]["shape_choice"] = bad
+        with pytest.raises(ConfigError, match="shape_choice"):
+            parse_config(values, "dimuon example")
 
 
 def test_overrides_set_nested_keys_and_refuse_bad_ones():

@@ -23,6 +23,7 @@ Example
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -309,6 +310,14 @@ class StatisticsConfig(_Model):
         description="Sideband efficiencies of the cuts on the anomaly score.",
     )
     shape: str = Field(default="dijet4", description="Background shape: dijet3/4/5 or polyN.")
+    shape_choice: tuple[str, ...] = Field(
+        default=(),
+        description="Nested shapes, smallest first (e.g. [poly3, poly5, poly7]): in each window the "
+        "F-test on the uncut sideband fits chooses one, which replaces `shape`.",
+    )
+    shape_alpha: float = Field(
+        default=0.05, gt=0, lt=1, description="Size of each F-test of the shape choice."
+    )
     method: Literal["cut_and_count", "signal_fit"] = Field(
         default="cut_and_count", description="SB fit and SR count, or signal-plus-background fit."
     )
@@ -346,6 +355,26 @@ class StatisticsConfig(_Model):
             get_shape(value, (1000.0, 2000.0))
         except ConfigError as err:
             raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("shape_choice")
+    @classmethod
+    def _nested_shapes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from bumphunt.stats.shapes import get_shape
+
+        if not value:
+            return value
+        if len(value) < 2:
+            raise ValueError("shape_choice needs at least two nested shapes, smallest first")
+        try:
+            shapes = [get_shape(v, (1000.0, 2000.0)) for v in value]
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+        for a, b in itertools.pairwise(shapes):
+            if a.log_linear != b.log_linear or a.n_params >= b.n_params:
+                raise ValueError(
+                    f"shape_choice must be one family with growing parameters: {a.name} then {b.name}"
+                )
         return value
 
 

@@ -363,6 +363,8 @@ class WindowResult:
         ``"ok"`` or ``"failed"`` and why.
     seconds
         Wall time of the window.
+    shape_choice
+        The F-test choice of the background shape (candidates, p-values, chosen), or None.
     """
 
     window: Window
@@ -374,6 +376,7 @@ class WindowResult:
     status: str
     message: str
     seconds: float
+    shape_choice: dict[str, Any] | None = None
 
     @property
     def local_z(self) -> float:
@@ -426,6 +429,7 @@ class WindowResult:
             entry["fit"] = _fit_summary(first.fit)
         entry["background_check"] = self.background_check
         entry["truth"] = self.truth()
+        entry["shape_choice"] = self.shape_choice
         return entry
 
 
@@ -587,6 +591,25 @@ class SearchResult:
         return truth
 
 
+def _choose_shape(mass: np.ndarray, window: Window, stats: Any) -> dict[str, Any]:
+    """The F-test choice among ``stats.shape_choice`` on the window's uncut sidebands."""
+    from bumphunt.stats.fit import check_sideband_counts, window_histogram
+    from bumphunt.stats.shape_choice import choose_shape
+
+    counts, edges = window_histogram(mass, window, stats.bin_width)
+    check_sideband_counts(counts, edges, window, stats.min_sideband_events)
+    sidebands = ~window.in_sr(0.5 * (edges[1:] + edges[:-1]))
+    choice = choose_shape(counts, edges, stats.shape_choice, fitted=sidebands, alpha=stats.shape_alpha)
+    return {
+        "candidates": list(stats.shape_choice),
+        "tried": [fit.shape.name for fit in choice.fits],
+        "p_values": list(choice.p_values),
+        "alpha": stats.shape_alpha,
+        "chosen": choice.best.shape.name,
+        "message": choice.message,
+    }
+
+
 def _background_check(detector: Any) -> dict[str, float] | None:
     from bumphunt.methods import Cathode
 
@@ -665,9 +688,14 @@ def run_search(
         t0 = time.perf_counter()
         inside = events.take(window.in_window(events.mass))
         detector = build_detector(config.method, progress=lambda d, t: report("training", d, t))
+        choice = None
         try:
+            window_selection = dict(selection)
+            if stats.shape_choice:
+                choice = _choose_shape(inside.mass, window, stats)
+                window_selection["shape"] = choice["chosen"]
             scores = window_scores(detector, inside, window, data.background)
-            scan = selection_scan(inside.mass, scores, window, **selection)
+            scan = selection_scan(inside.mass, scores, window, **window_selection)
             status, message = "ok", ""
         except ConfigError:
             raise
@@ -685,6 +713,7 @@ def run_search(
                 status=status,
                 message=message,
                 seconds=time.perf_counter() - t0,
+                shape_choice=choice,
             )
         )
         report("windows", i + 1, len(windows))

@@ -60,6 +60,17 @@ class FitSummary(_Record):
     p_value: float | None = Field(description="Chi-square p-value.")
 
 
+class ShapeChoiceSummary(_Record):
+    """The sequential F-test choice of the background shape on the uncut sidebands of a window."""
+
+    candidates: list[str] = Field(description="Nested shapes, smallest first.")
+    tried: list[str] = Field(description="Shapes fitted before the sequence stopped.")
+    p_values: list[float] = Field(description="F-test p-value of each larger shape against the accepted one.")
+    alpha: float = Field(description="Size of each test.")
+    chosen: str = Field(description="The shape used in the window.")
+    message: str = Field(default="", description="Why the sequence stopped early (a failed fit), if it did.")
+
+
 class EfficiencyCurveSummary(_Record):
     """Selection efficiency against the mass: counts per bin and the fitted curve."""
 
@@ -136,6 +147,9 @@ class WindowSummary(_Record):
     fit: FitSummary | None = Field(default=None, description="Fit of the uncut sidebands.")
     background_check: BackgroundCheckSummary | None = None
     truth: WindowTruth | None = None
+    shape_choice: ShapeChoiceSummary | None = Field(
+        default=None, description="F-test choice of the background shape (statistics.shape_choice)."
+    )
 
 
 class ToyFailures(_Record):
