@@ -3,6 +3,8 @@ overrides, and one-line errors for bad NanoAOD input."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -114,3 +116,16 @@ def test_overrides_set_nested_keys_and_refuse_bad_ones():
         apply_overrides(values, ["data.dimuon.sign"], "x")
     with pytest.raises(ConfigError, match="not a mapping"):
         apply_overrides(values, ["data.path.x=1"], "x")
+
+
+def test_mass_scan_of_the_real_2012_file_finds_the_j_psi_and_the_z(shared_data, tmp_path, capsys):
+    out = tmp_path / "scan"
+    args = ["scan", str(shared_data / REAL_2012), "--bins-per-decade", "25", "--degree", "4", "--toys", "200"]
+    assert main([*args, "--muon-pt-min", "0", "-o", str(out)]) == 0
+    record = json.loads((out / "mass_scan.json").read_text())
+    first, second = record["excesses"][:2]
+    assert first["low"] < 3.097 < first["high"]  # J/psi
+    assert second["low"] < 91.19 < second["high"]  # Z
+    assert first["local_z"] > 5 and second["local_z"] > 5
+    assert (out / "mass_scan.png").stat().st_size > 10_000
+    assert "3.02 - 3.311" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shlex
@@ -27,6 +28,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bumphunt import __version__
+from bumphunt._files import atomic_path
 from bumphunt.errors import BumphuntError, ConfigError
 
 if TYPE_CHECKING:
@@ -366,6 +368,97 @@ def generate_mix_command(inputs: tuple[str, ...], output: str, luminosity: float
         table.add_row(entry["file"], str(entry["process"]), f"{entry['expected']:,.1f}", f"{entry['kept']:,}")
     Console().print(table)
     Console().print(f"luminosity {summary.luminosity_pb:.4g}/pb; written {summary.output}")
+
+
+@cli.command("scan")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--sign",
+    type=click.Choice(["opposite", "same"]),
+    default="opposite",
+    show_default=True,
+    help="Pair charge.",
+)
+@click.option("--muon-pt-min", type=float, default=3.0, show_default=True, help="Muon pT threshold (GeV).")
+@click.option("--low", type=float, default=1.0, show_default=True, help="Lowest mass scanned (GeV).")
+@click.option("--high", type=float, default=None, help="Highest mass scanned (GeV) [default: the largest].")
+@click.option(
+    "--bins-per-decade", type=int, default=100, show_default=True, help="Logarithmic bins per decade."
+)
+@click.option("--degree", type=int, default=6, show_default=True, help="Degree of the smooth reference fit.")
+@click.option(
+    "--toys", type=int, default=1000, show_default=True, help="Pseudo-experiments (global p-value)."
+)
+@click.option("--excesses", type=int, default=5, show_default=True, help="Excesses to list.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the pseudo-experiments.")
+@click.option("-o", "--output", default="mass-scan", show_default=True, help="Folder for the plot and JSON.")
+def scan_command(
+    paths: tuple[str, ...],
+    sign: str,
+    muon_pt_min: float,
+    low: float,
+    high: float | None,
+    bins_per_decade: int,
+    degree: int,
+    toys: int,
+    excesses: int,
+    seed: int,
+    output: str,
+) -> None:
+    """Mass-only BumpHunter scan of the dimuon spectrum of NanoAOD files PATHS (files or glob patterns).
+
+    Bins the spectrum logarithmically from --low up, fits a smooth reference to it (peaks left out),
+    and lists the most significant excesses with local and global significance; writes
+    mass_scan.png and mass_scan.json to the output folder.
+    """
+    from bumphunt.io.nanoaod import DimuonSelection, read_dimuon_candidates
+    from bumphunt.report.plots import mass_scan_figure
+    from bumphunt.stats.spectrum_scan import scan_spectrum
+
+    candidates = read_dimuon_candidates(
+        list(paths), DimuonSelection(sign=sign, muon_pt_min=muon_pt_min), features=["pt"]
+    )
+    result = scan_spectrum(
+        candidates.mass,
+        low=low,
+        high=high,
+        bins_per_decade=bins_per_decade,
+        degree=degree,
+        n_excesses=excesses,
+        n_toys=toys,
+        seed=seed,
+    )
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    figure = mass_scan_figure(result, title=f"{sign}-sign dimuons, {result.n_events:,} events")
+    with atomic_path(out / "mass_scan.png") as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+    record = {
+        "files": candidates.provenance["files"],
+        "sign": sign,
+        "n_events": result.n_events,
+        "bins_per_decade": bins_per_decade,
+        "degree": degree,
+        "n_toys": toys,
+        "excesses": [dataclasses.asdict(e) for e in result.excesses],
+    }
+    with atomic_path(out / "mass_scan.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=2))
+    table = Table(title=f"bumphunt scan: {result.n_events:,} {sign}-sign dimuons from {low:g} GeV")
+    for column in ("#", "mass range [GeV]", "data", "reference", "local Z", "global Z"):
+        table.add_column(column, justify="right")
+    for number, e in enumerate(result.excesses, start=1):
+        limit = ">" if e.global_z_is_lower_limit else ""
+        table.add_row(
+            str(number),
+            f"{e.low:.4g} - {e.high:.4g}",
+            f"{e.n_data:,.0f}",
+            f"{e.n_reference:,.1f}",
+            f"{e.local_z:.2f}",
+            f"{limit}{e.global_z:.2f}",
+        )
+    Console().print(table)
+    Console().print(f"written: {out / 'mass_scan.png'}, {out / 'mass_scan.json'}")
 
 
 @cli.command("fetch")

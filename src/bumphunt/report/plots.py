@@ -45,6 +45,7 @@ __all__ = [
     "Spectrum",
     "efficiency_vs_mass_figure",
     "ensemble_figure",
+    "mass_scan_figure",
     "poisson_interval",
     "pulls",
     "roc_sic_figure",
@@ -204,12 +205,16 @@ def _draw_spectrum(
     ax: Axes,
     ax_pull: Axes,
     spectrum: Spectrum,
-    sr: tuple[float, float],
+    sr: tuple[float, float] | None,
     *,
     log_y: bool,
     legend_title: str | None,
     xlabel: str,
+    expected_label: str = "Background fit (SB)",
+    regions: Sequence[tuple[float, float]] = (),
+    log_x: bool = False,
 ) -> None:
+    """Draw a spectrum with its expectation and pulls; shade the SR (``sr``) or numbered ``regions``."""
     edges = spectrum.edges
     widths = np.diff(edges)
     centers = 0.5 * (edges[1:] + edges[:-1])
@@ -225,15 +230,37 @@ def _draw_spectrum(
     expected = spectrum.expected * scale
 
     for a in (ax, ax_pull):
-        a.axvspan(
-            *sr,
-            color=_SR_COLOR,
-            alpha=0.18,
-            lw=0,
-            zorder=0,
-            gid="signal-region",
-            label="Signal region" if a is ax else None,
-        )
+        if sr is not None:
+            a.axvspan(
+                *sr,
+                color=_SR_COLOR,
+                alpha=0.18,
+                lw=0,
+                zorder=0,
+                gid="signal-region",
+                label="Signal region" if a is ax else None,
+            )
+        for number, (low_edge, high_edge) in enumerate(regions, start=1):
+            a.axvspan(
+                low_edge,
+                high_edge,
+                color=_SR_COLOR,
+                alpha=0.25,
+                lw=0,
+                zorder=0,
+                gid=f"excess-{number}",
+                label="Excesses (ranked)" if a is ax and number == 1 else None,
+            )
+            if a is ax:
+                a.text(
+                    np.sqrt(low_edge * high_edge) if log_x else 0.5 * (low_edge + high_edge),
+                    0.02,
+                    str(number),
+                    transform=blended_transform_factory(a.transData, a.transAxes),
+                    ha="center",
+                    va="bottom",
+                    fontsize="x-small",
+                )
     if spectrum.expected_error is not None and np.any(np.isfinite(spectrum.expected_error)):
         # bins whose error is not finite (a fit with a singular covariance) get no band
         err = np.where(np.isfinite(spectrum.expected_error), spectrum.expected_error, np.nan) * scale
@@ -254,7 +281,7 @@ def _draw_spectrum(
         baseline=None,
         color=_FIT_COLOR,
         lw=2.5,
-        label="Background fit (SB)",
+        label=expected_label,
         gid="background-fit",
     )
     data = ax.errorbar(
@@ -270,6 +297,8 @@ def _draw_spectrum(
     )
     data.lines[0].set_gid("data")
 
+    if log_x:
+        ax.set_xscale("log")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylabel(f"Events / {widths[0]:g} GeV" if uniform else "Events / GeV")
     positive = np.concatenate([y[y > 0], expected[expected > 0]])
@@ -367,6 +396,39 @@ def spectrum_figure(
             xlabel=xlabel,
         )
         fig.subplots_adjust(left=0.17, right=0.96, top=0.93, bottom=0.1)
+        add_experiment_label(ax, text=text, com=com)
+        fig.align_ylabels([ax, ax_pull])
+    return fig
+
+
+def mass_scan_figure(
+    scan: Any,
+    *,
+    title: str | None = None,
+    xlabel: str = r"$m_{\mu\mu}$ [GeV]",
+    text: str = "Open Data",
+    com: float | str | None = None,
+) -> Figure:
+    """A whole mass spectrum on logarithmic axes with its smooth reference and the ranked excesses of a
+    :class:`~bumphunt.stats.spectrum_scan.SpectrumScan` (shaded and numbered), pulls underneath."""
+    spectrum = Spectrum(scan.counts, scan.edges, scan.reference)
+    regions = [(e.low, e.high) for e in scan.excesses]
+    with style_context():
+        fig = new_figure((12.0, 10.0))
+        ax, ax_pull = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.06})
+        _draw_spectrum(
+            ax,
+            ax_pull,
+            spectrum,
+            None,
+            log_y=True,
+            legend_title=title,
+            xlabel=xlabel,
+            expected_label=f"Smooth reference (log-polynomial {scan.degree})",
+            regions=regions,
+            log_x=True,
+        )
+        fig.subplots_adjust(left=0.14, right=0.97, top=0.93, bottom=0.1)
         add_experiment_label(ax, text=text, com=com)
         fig.align_ylabels([ax, ax_pull])
     return fig
