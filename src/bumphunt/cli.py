@@ -608,6 +608,12 @@ def _run_and_write(config: SearchConfig, *, title: str) -> None:
     summary = write_results(result, config.output.directory, overwrite=config.output.overwrite)
     Console().print(_results_table(summary, title=title))
     Console().print(_verdict(summary))
+    if summary.validation is not None:
+        other = summary.validation
+        Console().print(
+            f"Validation on {other.sign}-sign pairs ({other.n_events:,} candidates, where no resonance can "
+            f"be): largest local significance {other.local_z:.2f} sigma"
+        )
     Console().print(f"report: {Path(config.output.directory) / 'report.html'}")
 
 

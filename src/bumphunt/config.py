@@ -133,6 +133,11 @@ class DimuonConfig(_Model):
     bounds: dict[str, Interval] = Field(
         default_factory=dict, description="{feature: [low, high]} bounds on candidate features."
     )
+    validate_other_sign: bool = Field(
+        default=False,
+        description="Also run the same search on pairs of the other sign (same-sign pairs hold no "
+        "resonance) and report it next to the primary one.",
+    )
 
     @field_validator("bounds")
     @classmethod

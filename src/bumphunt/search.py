@@ -494,6 +494,8 @@ class SearchResult:
     toy_failures
         Selection points of the look-elsewhere toys (``n_points``), how many failed (``n_failed``,
         counted as no excess) and the most common reasons, or None without toys.
+    validation
+        The same search on dimuon pairs of the other sign (``data.dimuon.validate_other_sign``), or None.
     """
 
     config: SearchConfig
@@ -502,6 +504,7 @@ class SearchResult:
     global_significance: GlobalSignificance | None
     timing: dict[str, float]
     toy_failures: dict[str, Any] | None = None
+    validation: SearchResult | None = None
 
     @property
     def best(self) -> int | None:
@@ -549,7 +552,17 @@ class SearchResult:
             "global": None,
             "truth": self._truth(),
             "timing": {k: round(v, 2) for k, v in self.timing.items()},
+            "validation": None,
         }
+        if self.validation is not None:
+            other = self.validation
+            summary["validation"] = {
+                "sign": other.config.data.dimuon.sign,
+                "n_events": len(other.data.events),
+                "local_z": other.local_z,
+                "best_window": other.best,
+                "windows": [w.to_summary() for w in other.windows],
+            }
         if self.global_significance is not None:
             g = self.global_significance
             summary["global"] = {
@@ -755,6 +768,10 @@ def run_search(
         if statistic.n_failed:
             logger.info("%s", statistic.failure_summary())
         timing["toys_s"] = time.perf_counter() - t0
+    validation = None
+    if config.data.dimuon.validate_other_sign:
+        validation = run_search(_other_sign(config, data), progress=progress)
+        timing["validation_s"] = validation.timing["total_s"]
     timing["total_s"] = time.perf_counter() - start
     return SearchResult(
         config=config,
@@ -763,4 +780,19 @@ def run_search(
         global_significance=global_sig,
         timing=timing,
         toy_failures=toy_failures,
+        validation=validation,
     )
+
+
+def _other_sign(config: SearchConfig, data: LoadedData) -> SearchConfig:
+    """The configuration of the validation search: the same on dimuon pairs of the other sign."""
+    if data.events.provenance.get("format") != "nanoaod":
+        raise ConfigError(
+            f"data.dimuon.validate_other_sign: {data.events.source} is not NanoAOD; the validation "
+            "searches dimuon pairs of the other sign"
+        )
+    dimuon = config.data.dimuon
+    other = dimuon.model_copy(
+        update={"sign": "same" if dimuon.sign == "opposite" else "opposite", "validate_other_sign": False}
+    )
+    return config.model_copy(update={"data": config.data.model_copy(update={"dimuon": other})})

@@ -32,6 +32,7 @@ __all__ = [
     "Summary",
     "ToyFailures",
     "TruthSummary",
+    "ValidationSummary",
     "WindowSummary",
     "WindowTruth",
     "parse_summary",
@@ -152,6 +153,16 @@ class WindowSummary(_Record):
     )
 
 
+class ValidationSummary(_Record):
+    """The same search on dimuon pairs of the other sign (data.dimuon.validate_other_sign)."""
+
+    sign: Literal["opposite", "same"] = Field(description="Charge of the validation pairs.")
+    n_events: int = Field(description="Candidates searched.")
+    local_z: float = Field(description="Largest local significance (sigma).")
+    best_window: int | None = Field(description="Index of the window with the largest local Z.")
+    windows: list[WindowSummary]
+
+
 class ToyFailures(_Record):
     """Selection points of the look-elsewhere toys that failed (counted as no excess)."""
 
@@ -225,6 +236,9 @@ class Summary(_Record):
     global_significance: GlobalSummary | None = Field(alias="global")
     truth: TruthSummary | None
     timing: dict[str, float] = Field(description="Wall time of each stage (s).")
+    validation: ValidationSummary | None = Field(
+        default=None, description="The search on pairs of the other sign, if configured."
+    )
 
     @property
     def best(self) -> WindowSummary | None:

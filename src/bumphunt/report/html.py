@@ -313,10 +313,9 @@ def _fit_text(fit: FitSummary | None) -> str:
     return f"{fit.shape}: {text}"
 
 
-def _window_table(summary: Summary) -> str:
-    windows = summary.windows
+def _window_table(windows: Sequence[Any], best_window: int | None, heading: str = "Windows") -> str:
     if not windows:
-        return "<h2>Windows</h2><p>No windows in the summary.</p>"
+        return f"<h2>{_e(heading)}</h2><p>No windows in the summary.</p>"
     with_check = any(w.background_check is not None for w in windows)
     with_truth = any(w.truth is not None for w in windows)
     head = [
@@ -353,16 +352,27 @@ def _window_table(summary: Summary) -> str:
                 else [_num(truth.auc, ".3f"), _num(truth.max_sic, ".2f"), _count(truth.n_signal_sr)]
             )
         values.append(f"{w.status}: {w.message}" if w.message else w.status)
-        classes = " ".join(
-            c for c, on in (("best", i == summary.best_window), ("failed", w.status != "ok")) if on
-        )
+        classes = " ".join(c for c, on in (("best", i == best_window), ("failed", w.status != "ok")) if on)
         tds = "".join(
             f'<td class="text">{_e(v)}</td>' if j in (1, len(values) - 1) else f"<td>{_e(v)}</td>"
             for j, v in enumerate(values)
         )
         rows.append(f'<tr class="{classes}">{tds}</tr>' if classes else f"<tr>{tds}</tr>")
     rows.append("</tbody>")
-    return f'<h2>Windows</h2><div class="table-wrap"><table>{"".join(rows)}</table></div>'
+    return f'<h2>{_e(heading)}</h2><div class="table-wrap"><table>{"".join(rows)}</table></div>'
+
+
+def _validation_table(summary: Summary) -> str:
+    other = summary.validation
+    if other is None:
+        return ""
+    heading = f"Validation: the same search on {other.sign}-sign pairs"
+    note = (
+        f"<p>{_count(other.n_events)} {_e(other.sign)}-sign candidates; largest local significance "
+        f"{_z(other.local_z)}. No resonance decays to a same-sign pair: significances here show what the "
+        "method finds where nothing is.</p>"
+    )
+    return _window_table(other.windows, other.best_window, heading) + note
 
 
 def _figure_section(images: Sequence[tuple[str, bytes]], captions: Mapping[str, str]) -> str:
@@ -413,7 +423,8 @@ def render_report(
         [
             _header(summary, title, stamp),
             _summary_box(summary),
-            _window_table(summary),
+            _window_table(summary.windows, summary.best_window),
+            _validation_table(summary),
             _figure_section(images, captions or {}),
             _config_section(summary),
             f"<footer>Written by bumphunt {_e(bumphunt.__version__)}. Self-contained: images are embedded, "
