@@ -65,6 +65,9 @@ def test_example_runs_end_to_end_on_the_real_2012_file(example, shared_data, tmp
     assert choice.candidates == ["poly3", "poly5", "poly7"]
     assert choice.chosen in choice.tried and window.fit.shape == choice.chosen
     assert len(choice.p_values) == len(choice.tried) - 1
+    # and the likelihood-reweighting test runs next to cut-and-count
+    assert window.reweighted is not None and window.reweighted.status in ("ok", "no_excess")
+    assert window.reweighted.z >= 0.0
     assert (out / "report.html").is_file()
     assert "local significance" in capsys.readouterr().out
 

@@ -323,6 +323,11 @@ class StatisticsConfig(_Model):
     shape_alpha: float = Field(
         default=0.05, gt=0, lt=1, description="Size of each F-test of the shape choice."
     )
+    reweighting: bool = Field(
+        default=False,
+        description="Also test each window with likelihood reweighting (dimuonAD): events weighted by "
+        "the classifier's likelihood ratio instead of cut, one significance per window.",
+    )
     method: Literal["cut_and_count", "signal_fit"] = Field(
         default="cut_and_count", description="SB fit and SR count, or signal-plus-background fit."
     )

@@ -365,6 +365,8 @@ class WindowResult:
         Wall time of the window.
     shape_choice
         The F-test choice of the background shape (candidates, p-values, chosen), or None.
+    reweighted
+        The likelihood-reweighting test of the window (``statistics.reweighting``), or None.
     """
 
     window: Window
@@ -377,6 +379,7 @@ class WindowResult:
     message: str
     seconds: float
     shape_choice: dict[str, Any] | None = None
+    reweighted: dict[str, Any] | None = None
 
     @property
     def local_z(self) -> float:
@@ -430,6 +433,7 @@ class WindowResult:
         entry["background_check"] = self.background_check
         entry["truth"] = self.truth()
         entry["shape_choice"] = self.shape_choice
+        entry["reweighted"] = self.reweighted
         return entry
 
 
@@ -604,6 +608,32 @@ class SearchResult:
         return truth
 
 
+def _reweighted(
+    mass: np.ndarray, scores: np.ndarray, window: Window, selection: dict[str, Any]
+) -> dict[str, Any]:
+    """The likelihood-reweighting test of a window from class-balanced classifier probabilities."""
+    from bumphunt.stats.reweighting import likelihood_ratio_from_probability, reweighted_significance
+
+    ratio = likelihood_ratio_from_probability(np.clip(scores, 0.0, 1.0 - 1e-9))
+    try:
+        result = reweighted_significance(
+            mass,
+            ratio,
+            window,
+            bin_width=selection["bin_width"],
+            shape=selection["shape"],
+            min_sideband_events=selection["min_sideband_events"],
+        )
+    except BumphuntError as err:  # a failed weighted fit: this test only
+        return {"z": 0.0, "status": "failed", "message": str(err), "signal_fraction": None}
+    return {
+        "z": result.z,
+        "status": result.status,
+        "message": result.message,
+        "signal_fraction": result.signal_fraction,
+    }
+
+
 def _choose_shape(mass: np.ndarray, window: Window, stats: Any) -> dict[str, Any]:
     """The F-test choice among ``stats.shape_choice`` on the window's uncut sidebands."""
     from bumphunt.stats.fit import check_sideband_counts, window_histogram
@@ -701,7 +731,7 @@ def run_search(
         t0 = time.perf_counter()
         inside = events.take(window.in_window(events.mass))
         detector = build_detector(config.method, progress=lambda d, t: report("training", d, t))
-        choice = None
+        choice = reweighted = None
         try:
             window_selection = dict(selection)
             if stats.shape_choice:
@@ -710,6 +740,8 @@ def run_search(
             scores = window_scores(detector, inside, window, data.background)
             scan = selection_scan(inside.mass, scores, window, **window_selection)
             status, message = "ok", ""
+            if stats.reweighting:
+                reweighted = _reweighted(inside.mass, scores, window, window_selection)
         except ConfigError:
             raise
         except BumphuntError as err:  # too few events, no signal label, a failed fit: this window only
@@ -727,6 +759,7 @@ def run_search(
                 message=message,
                 seconds=time.perf_counter() - t0,
                 shape_choice=choice,
+                reweighted=reweighted,
             )
         )
         report("windows", i + 1, len(windows))

@@ -61,6 +61,16 @@ class FitSummary(_Record):
     p_value: float | None = Field(description="Chi-square p-value.")
 
 
+class ReweightedSummary(_Record):
+    """The likelihood-reweighting test of one window: events weighted by the classifier's likelihood
+    ratio, weighted sideband fit, effective count in the SR."""
+
+    z: float = Field(description="One-sided local significance (0 without an excess to reweight).")
+    status: Literal["ok", "no_excess", "failed"]
+    message: str = ""
+    signal_fraction: float | None = Field(description="Signal fraction in the SR used for the weights.")
+
+
 class ShapeChoiceSummary(_Record):
     """The sequential F-test choice of the background shape on the uncut sidebands of a window."""
 
@@ -150,6 +160,9 @@ class WindowSummary(_Record):
     truth: WindowTruth | None = None
     shape_choice: ShapeChoiceSummary | None = Field(
         default=None, description="F-test choice of the background shape (statistics.shape_choice)."
+    )
+    reweighted: ReweightedSummary | None = Field(
+        default=None, description="Likelihood-reweighting test of the window (statistics.reweighting)."
     )
 
 

@@ -317,11 +317,14 @@ def _window_table(windows: Sequence[Any], best_window: int | None, heading: str 
     if not windows:
         return f"<h2>{_e(heading)}</h2><p>No windows in the summary.</p>"
     with_check = any(w.background_check is not None for w in windows)
+    with_reweighted = any(w.reweighted is not None for w in windows)
     with_truth = any(w.truth is not None for w in windows)
     head = [
         "#", "Window", "SR [GeV]", "SB [GeV]", "Events SR / SB", "Local Z", "Best \u03b5<sub>SB</sub>",
         "Fit \u03c7\u00b2/ndf",
     ]  # fmt: skip
+    if with_reweighted:
+        head.append("Reweighted Z")
     if with_check:
         head.append("Bkg. check AUC")
     if with_truth:
@@ -337,6 +340,8 @@ def _window_table(windows: Sequence[Any], best_window: int | None, heading: str 
             f"{_count(w.n_sr)} / {_count(w.n_sb)}", _z(w.local_z), _percent(w.best_efficiency),
             _fit_text(w.fit),
         ]  # fmt: skip
+        if with_reweighted:
+            values.append(_DASH if w.reweighted is None else _z(w.reweighted.z))
         if with_check:
             check = w.background_check
             values.append(
