@@ -68,6 +68,11 @@ def test_example_runs_end_to_end_on_the_real_2012_file(example, shared_data, tmp
     # and the likelihood-reweighting test runs next to cut-and-count
     assert window.reweighted is not None and window.reweighted.status in ("ok", "no_excess")
     assert window.reweighted.z >= 0.0
+    # the mass-only scan of every selected pair (no mass range): the J/psi comes first
+    scan = summary.mass_scan
+    assert scan.status == "ok" and len(scan.counts) == len(scan.edges) - 1
+    assert scan.excesses[0].low < 3.097 < scan.excesses[0].high
+    assert (out / "plots" / "mass_scan.png").is_file()
     assert (out / "report.html").is_file()
     assert "local significance" in capsys.readouterr().out
 

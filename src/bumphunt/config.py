@@ -133,6 +133,11 @@ class DimuonConfig(_Model):
     bounds: dict[str, Interval] = Field(
         default_factory=dict, description="{feature: [low, high]} bounds on candidate features."
     )
+    mass_scan: bool = Field(
+        default=True,
+        description="Also scan the whole mass spectrum of the selected pairs (no mass range) with "
+        "BumpHunter against a smooth reference (as `bumphunt scan`), shown in the report.",
+    )
     validate_other_sign: bool = Field(
         default=False,
         description="Also run the same search on pairs of the other sign (same-sign pairs hold no "

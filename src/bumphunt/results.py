@@ -122,6 +122,20 @@ def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Fi
             "shaded; lines: the efficiency fitted across the sidebands and interpolated into the SR, "
             "which the efficiency_fit background estimate uses.",
         )
+    scan = result.mass_scan
+    if scan is not None and not isinstance(scan, str):
+        listed = "; ".join(
+            f"{i}: {e.low:.4g}-{e.high:.4g} GeV, {e.local_z:.1f} sigma local, "
+            f"{'>' if e.global_z_is_lower_limit else ''}{e.global_z:.1f} global"
+            for i, e in enumerate(scan.excesses[:3], start=1)
+        )
+        figures["mass_scan"] = (
+            plots.mass_scan_figure(scan, title=f"{scan.n_events:,} selected pairs, no mass range"),
+            "Mass-only scan of the whole spectrum of the selected pairs: logarithmic bins, a smooth "
+            "reference fitted without its peaks, BumpHunter excesses (numbered, most significant first"
+            + (f"; {listed}" if listed else "")
+            + ").",
+        )
     if best is None:
         return figures
     w = result.windows[best]

@@ -500,6 +500,10 @@ class SearchResult:
         counted as no excess) and the most common reasons, or None without toys.
     validation
         The same search on dimuon pairs of the other sign (``data.dimuon.validate_other_sign``), or None.
+    mass_scan
+        The mass-only scan of the whole spectrum of NanoAOD candidates (``data.dimuon.mass_scan``):
+        a :class:`~bumphunt.stats.spectrum_scan.SpectrumScan`, a message saying why it could not run,
+        or None.
     """
 
     config: SearchConfig
@@ -509,6 +513,7 @@ class SearchResult:
     timing: dict[str, float]
     toy_failures: dict[str, Any] | None = None
     validation: SearchResult | None = None
+    mass_scan: Any = None
 
     @property
     def best(self) -> int | None:
@@ -557,6 +562,7 @@ class SearchResult:
             "truth": self._truth(),
             "timing": {k: round(v, 2) for k, v in self.timing.items()},
             "validation": None,
+            "mass_scan": _mass_scan_summary(self.mass_scan),
         }
         if self.validation is not None:
             other = self.validation
@@ -801,6 +807,11 @@ def run_search(
         if statistic.n_failed:
             logger.info("%s", statistic.failure_summary())
         timing["toys_s"] = time.perf_counter() - t0
+    mass_scan = None
+    if events.provenance.get("format") == "nanoaod" and config.data.dimuon.mass_scan:
+        t0 = time.perf_counter()
+        mass_scan = _whole_spectrum_scan(config)
+        timing["mass_scan_s"] = time.perf_counter() - t0
     validation = None
     if config.data.dimuon.validate_other_sign:
         validation = run_search(_other_sign(config, data), progress=progress)
@@ -814,7 +825,48 @@ def run_search(
         timing=timing,
         toy_failures=toy_failures,
         validation=validation,
+        mass_scan=mass_scan,
     )
+
+
+def _whole_spectrum_scan(config: SearchConfig) -> Any:
+    """The mass-only scan of every selected dimuon candidate, or why it could not run (a string)."""
+    from bumphunt.io.nanoaod import read_dimuon_candidates
+    from bumphunt.stats.spectrum_scan import scan_spectrum
+
+    dimuon = config.data.dimuon
+    masses = read_dimuon_candidates(
+        str(config.data.path), dimuon.selection(), features=["pt"], tree=dimuon.tree
+    )
+    try:
+        return scan_spectrum(masses.mass, seed=config.statistics.seed)
+    except BumphuntError as err:  # too few events or filled bins for the reference fit
+        logger.warning("mass-only scan skipped: %s", err)
+        return str(err)
+
+
+def _mass_scan_summary(scan: Any) -> dict[str, Any] | None:
+    if scan is None:
+        return None
+    if isinstance(scan, str):
+        return {
+            "status": "failed",
+            "message": scan,
+            "edges": [],
+            "counts": [],
+            "reference": [],
+            "excesses": [],
+        }
+    return {
+        "status": "ok",
+        "message": "",
+        "edges": scan.edges.tolist(),
+        "counts": scan.counts.tolist(),
+        "reference": scan.reference.tolist(),
+        "degree": scan.degree,
+        "n_toys": int(scan.bumphunter.toy_t.size),
+        "excesses": [dataclasses.asdict(e) for e in scan.excesses],
+    }
 
 
 def _other_sign(config: SearchConfig, data: LoadedData) -> SearchConfig:
@@ -826,6 +878,10 @@ def _other_sign(config: SearchConfig, data: LoadedData) -> SearchConfig:
         )
     dimuon = config.data.dimuon
     other = dimuon.model_copy(
-        update={"sign": "same" if dimuon.sign == "opposite" else "opposite", "validate_other_sign": False}
+        update={
+            "sign": "same" if dimuon.sign == "opposite" else "opposite",
+            "validate_other_sign": False,
+            "mass_scan": False,
+        }
     )
     return config.model_copy(update={"data": config.data.model_copy(update={"dimuon": other})})

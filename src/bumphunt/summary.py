@@ -27,6 +27,7 @@ __all__ = [
     "EfficiencyCurveSummary",
     "FitSummary",
     "GlobalSummary",
+    "MassScanSummary",
     "MethodSummary",
     "PointSummary",
     "Summary",
@@ -176,6 +177,33 @@ class ValidationSummary(_Record):
     windows: list[WindowSummary]
 
 
+class ExcessSummary(_Record):
+    """One excess of the mass-only scan."""
+
+    low: float
+    high: float
+    n_data: float
+    n_reference: float
+    local_p: float
+    local_z: float
+    global_p: float
+    global_z: float
+    global_z_is_lower_limit: bool
+
+
+class MassScanSummary(_Record):
+    """The mass-only BumpHunter scan of the whole spectrum (NanoAOD data, data.dimuon.mass_scan)."""
+
+    status: Literal["ok", "failed"]
+    message: str = ""
+    edges: list[float] = Field(description="Logarithmic bin edges (GeV).")
+    counts: list[float] = Field(description="Events per bin.")
+    reference: list[float] = Field(description="Smooth reference per bin.")
+    degree: int | None = Field(default=None, description="Degree of the reference fit.")
+    n_toys: int | None = Field(default=None, description="Pseudo-experiments of the global p-values.")
+    excesses: list[ExcessSummary] = Field(description="Non-overlapping excesses, most significant first.")
+
+
 class ToyFailures(_Record):
     """Selection points of the look-elsewhere toys that failed (counted as no excess)."""
 
@@ -251,6 +279,9 @@ class Summary(_Record):
     timing: dict[str, float] = Field(description="Wall time of each stage (s).")
     validation: ValidationSummary | None = Field(
         default=None, description="The search on pairs of the other sign, if configured."
+    )
+    mass_scan: MassScanSummary | None = Field(
+        default=None, description="Mass-only scan of the whole spectrum (NanoAOD data)."
     )
 
     @property
