@@ -217,15 +217,16 @@ def test_event_weights_follow_the_decay_channels_taken():
                 (11, 1, 0, 0),
                 (-11, 1, 0, 0),
             ],
+            [(553, -44, 1, 1), (553, -91, 2, 3), (13, 1, 0, 0), (-13, 1, 0, 0)],  # a copy, then mu mu
         ]
     )
     counts = bias.decay_counts(events)
-    assert counts.shape == (4, len(UPSILONS), 2)
-    assert counts[:, k].tolist() == [[1, 0], [0, 1], [0, 0], [1, 1]]
-    assert counts.sum() == 4
+    assert counts.shape == (5, len(UPSILONS), 2)
+    assert counts[:, k].tolist() == [[1, 0], [0, 1], [0, 0], [1, 1], [1, 0]]
+    assert counts.sum() == 5
     calibration = bias.calibrate(np.array([[600, 400]] * len(UPSILONS)))
     mu, other = calibration.muon_weight[k], calibration.other_weight[k]
-    assert calibration.event_weights(counts) == pytest.approx([mu, other, 1.0, mu * other])
+    assert calibration.event_weights(counts) == pytest.approx([mu, other, 1.0, mu * other, mu])
 
 
 def test_weighted_muon_rate_agrees_with_an_unbiased_sample():

@@ -24,7 +24,9 @@ An event's weight is the product over its biased decays, so any weighted distrib
 natural one (up to the calibration's statistical error, of order ``1 / sqrt(decays counted)``; the
 provenance records the counts). Species whose natural table fraction is already at least ``F'`` or
 that have no muon channel are left alone. B0 and Bs mixing happens inside the decay (the products are
-those of the antiparticle) and the tables of particle and antiparticle are the same.
+those of the antiparticle) and the tables of particle and antiparticle are the same. Copies of a
+particle in the event record (an entry whose only daughter is the same species, such as an Upsilon
+recoiling in the parton shower) are not decays; only the last copy counts.
 """
 
 from __future__ import annotations
@@ -97,6 +99,10 @@ class MuonDecayBias:
         decayed = np.flatnonzero((species_index >= 0) & (status < 0) & (first > 0))
         first_global = offsets[event[decayed]] + first[decayed]
         last_global = offsets[event[decayed]] + last[decayed]
+        # a particle whose only daughter is of its own species is a copy (e.g. an onium recoiling in the
+        # shower), not a decay: only its last copy decays
+        copy = (first_global == last_global) & (ids[first_global] == ids[decayed])
+        decayed, first_global, last_global = decayed[~copy], first_global[~copy], last_global[~copy]
         has_muon = np.zeros(len(decayed), dtype=bool)
         for step in range(int(np.max(last_global - first_global, initial=-1)) + 1):
             daughter = first_global + step
