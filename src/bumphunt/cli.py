@@ -608,7 +608,11 @@ def _run_and_write(config: SearchConfig, *, title: str) -> None:
     summary = write_results(result, config.output.directory, overwrite=config.output.overwrite)
     Console().print(_results_table(summary, title=title))
     Console().print(_verdict(summary))
-    if summary.validation is not None:
+    if summary.validation is not None and summary.validation.message:
+        Console().print(
+            f"Validation on {summary.validation.sign}-sign pairs not run: {summary.validation.message}"
+        )
+    elif summary.validation is not None:
         other = summary.validation
         Console().print(
             f"Validation on {other.sign}-sign pairs ({other.n_events:,} candidates, where no resonance can "

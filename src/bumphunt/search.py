@@ -499,7 +499,8 @@ class SearchResult:
         Selection points of the look-elsewhere toys (``n_points``), how many failed (``n_failed``,
         counted as no excess) and the most common reasons, or None without toys.
     validation
-        The same search on dimuon pairs of the other sign (``data.dimuon.validate_other_sign``), or None.
+        The same search on dimuon pairs of the other sign (``data.dimuon.validate_other_sign``), why it
+        could not run (a string), or None.
     mass_scan
         The mass-only scan of the whole spectrum of NanoAOD candidates (``data.dimuon.mass_scan``):
         a :class:`~bumphunt.stats.spectrum_scan.SpectrumScan`, a message saying why it could not run,
@@ -512,7 +513,7 @@ class SearchResult:
     global_significance: GlobalSignificance | None
     timing: dict[str, float]
     toy_failures: dict[str, Any] | None = None
-    validation: SearchResult | None = None
+    validation: SearchResult | str | None = None
     mass_scan: Any = None
 
     @property
@@ -564,7 +565,17 @@ class SearchResult:
             "validation": None,
             "mass_scan": _mass_scan_summary(self.mass_scan),
         }
-        if self.validation is not None:
+        if isinstance(self.validation, str):
+            dimuon = self.config.data.dimuon
+            summary["validation"] = {
+                "sign": "same" if dimuon.sign == "opposite" else "opposite",
+                "n_events": 0,
+                "local_z": 0.0,
+                "best_window": None,
+                "windows": [],
+                "message": self.validation,
+            }
+        elif self.validation is not None:
             other = self.validation
             summary["validation"] = {
                 "sign": other.config.data.dimuon.sign,
@@ -572,6 +583,7 @@ class SearchResult:
                 "local_z": other.local_z,
                 "best_window": other.best,
                 "windows": [w.to_summary() for w in other.windows],
+                "message": "",
             }
         if self.global_significance is not None:
             g = self.global_significance
@@ -812,10 +824,15 @@ def run_search(
         t0 = time.perf_counter()
         mass_scan = _whole_spectrum_scan(config)
         timing["mass_scan_s"] = time.perf_counter() - t0
-    validation = None
+    validation: SearchResult | str | None = None
     if config.data.dimuon.validate_other_sign:
-        validation = run_search(_other_sign(config, data), progress=progress)
-        timing["validation_s"] = validation.timing["total_s"]
+        other = _other_sign(config, data)
+        try:
+            validation = run_search(other, progress=progress)
+            timing["validation_s"] = validation.timing["total_s"]
+        except BumphuntError as err:  # e.g. no pair of the other sign in the range: nothing to validate on
+            logger.warning("validation on %s-sign pairs not run: %s", other.data.dimuon.sign, err)
+            validation = str(err)
     timing["total_s"] = time.perf_counter() - start
     return SearchResult(
         config=config,

@@ -175,6 +175,7 @@ class ValidationSummary(_Record):
     local_z: float = Field(description="Largest local significance (sigma).")
     best_window: int | None = Field(description="Index of the window with the largest local Z.")
     windows: list[WindowSummary]
+    message: str = Field(default="", description="Why the validation could not run, if it could not.")
 
 
 class ExcessSummary(_Record):

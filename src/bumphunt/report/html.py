@@ -372,6 +372,8 @@ def _validation_table(summary: Summary) -> str:
     if other is None:
         return ""
     heading = f"Validation: the same search on {other.sign}-sign pairs"
+    if other.message:
+        return f"<h2>{_e(heading)}</h2><p>Not run: {_e(other.message)}</p>"
     note = (
         f"<p>{_count(other.n_events)} {_e(other.sign)}-sign candidates; largest local significance "
         f"{_z(other.local_z)}. No resonance decays to a same-sign pair: significances here show what the "

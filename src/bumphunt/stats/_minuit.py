@@ -113,7 +113,9 @@ class BinnedPoissonCost:
         mu = np.maximum(mu, _TINY)
         coefficients = np.zeros(self.fitted.size)
         coefficients[self.fitted] = (1.0 - self._n / mu) * self._scale
-        first = (jac * (self._n / mu**2)[:, None]).T @ jac
+        # empty bins add nothing (and must not turn 0 / underflowed mu**2 into NaN)
+        n_over_mu2 = np.divide(self._n, mu * mu, out=np.zeros_like(mu), where=self._n > 0)
+        first = (jac * n_over_mu2[:, None]).T @ jac
         return 2.0 * (first + self._model.curvature(theta, coefficients))
 
 
