@@ -86,6 +86,13 @@ def stall_first_attempt_of_victim(task: Task) -> dict:
     return draw(task)
 
 
+def record_pid_and_wait(task: Task) -> dict:
+    """Write this worker's pid into ``params['pids']`` and wait a long time (the parent gets killed)."""
+    (Path(task.params["pids"]) / str(os.getpid())).touch()
+    time.sleep(120.0)
+    return draw(task)
+
+
 # --- helpers -----------------------------------------------------------------------------------------
 
 
@@ -479,3 +486,42 @@ def test_bad_tasks_and_run_settings(tmp_path):
     with pytest.raises(ConfigError, match="kind 'slurm'"):
         slurm_job_script(LOCAL2)
     assert list(tmp_path.iterdir()) == []
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs (a zombie, dead but not reaped by its new parent, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_local_workers_end_when_their_parent_is_killed(tmp_path):
+    import subprocess
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_executors import make_tasks, record_pid_and_wait\n"
+        "from bumphunt.config import ExecutorConfig\n"
+        "from bumphunt.executors import ResultStore, run_tasks\n"
+        f"tasks = make_tasks(4, pids={str(pids)!r})\n"
+        f"run_tasks(record_pid_and_wait, tasks, ResultStore({str(tmp_path / 'results')!r}), "
+        "executor=ExecutorConfig(n_workers=2))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60.0
+    while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert len(workers) == 2
+    parent.kill()  # SIGKILL: no clean-up runs in the parent
+    parent.wait()
+    deadline = time.monotonic() + 20.0
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+    assert not list((tmp_path / "results").glob("*.json"))  # the queued tasks did not run either

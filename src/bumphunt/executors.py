@@ -48,6 +48,7 @@ import pickle
 import re
 import shutil
 import socket
+import threading
 import time
 import traceback
 import typing
@@ -560,12 +561,38 @@ def run_tasks(
 # --- local process pool ----------------------------------------------------------------------------
 
 
+#: Seconds between a worker's checks that the process that started it is still alive.
+_PARENT_POLL_SECONDS = 1.0
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(_PARENT_POLL_SECONDS)
+        if os.getppid() != parent:  # the parent died (killed, not interrupted): nobody wants our results
+            os._exit(1)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Pool initializer: end this worker when the process that started it dies.
+
+    A parent killed by a signal it cannot catch (SIGTERM, SIGKILL) runs no clean-up, and its workers would
+    go on running the tasks already queued to them; chunk and result files are written atomically, so
+    ending them at any moment loses nothing finished.
+    """
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
+
+
 def _run_pool(
     function: TaskFunction, batch: list[Task], store: ResultStore, n_workers: int, tally: _Tally
 ) -> tuple[list[Task], list[tuple[Task, str]]]:
     """Run ``batch`` in a fresh pool; return the tasks hit by a dying worker and those with other errors."""
     context = multiprocessing.get_context("spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=min(n_workers, len(batch)), mp_context=context)
+    pool = cf.ProcessPoolExecutor(
+        max_workers=min(n_workers, len(batch)),
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     broken: list[Task] = []
     errors: list[tuple[Task, str]] = []
     try:
