@@ -110,11 +110,15 @@ class LoadedData:
         The separate background-only sample (IAD), or None.
     injection
         What was injected (S/B, reference SR, signal count, seed, signal mass), or None.
+    spectrum
+        Masses (GeV) of every data event before the mass range, for the mass-only scan (NanoAOD data),
+        or None.
     """
 
     events: EventSet
     background: EventSet | None
     injection: dict[str, Any] | None
+    spectrum: np.ndarray | None = None
 
 
 def inject_signal(
@@ -178,6 +182,12 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
 
     ``what`` names the setting the path came from, for error messages (e.g. ``"data.background"``).
     """
+    events, features = _read_sample(data, path, labels=labels)
+    return _select(events, data, what, features)
+
+
+def _read_sample(data: DataConfig, path: str | Path, *, labels: bool) -> tuple[EventSet, tuple[str, ...]]:
+    """A sample as read, before features and mass range are applied, and the features to keep."""
     from bumphunt.io.auto import read_events
 
     if _is_nanoaod(data, path):
@@ -187,7 +197,7 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
         events = read_dimuon_candidates(
             str(path), data.dimuon.selection(), features=features, tree=data.dimuon.tree
         )
-        return _select(events, data, what, features)
+        return events, features
     events = read_events(
         path,
         format=data.format,
@@ -196,13 +206,15 @@ def load_sample(data: DataConfig, path: str | Path, what: str, *, labels: bool =
         label_column=data.label_column if labels else None,
         features=data.features,
     )
-    return _select(events, data, what, data.features)
+    return events, data.features
 
 
 def load_data(config: SearchConfig) -> LoadedData:
     """Read the data (and background sample), keep features and mass range, inject signal."""
     data = config.data
-    events = load_sample(data, data.path, "data.path")
+    read, features = _read_sample(data, data.path, labels=True)
+    spectrum = read.mass if read.provenance.get("format") == "nanoaod" else None
+    events = _select(read, data, "data.path", features)
     injection = None
     if data.injection is not None:
         inj = data.injection
@@ -222,7 +234,7 @@ def load_data(config: SearchConfig) -> LoadedData:
             f"method 'supervised' needs truth labels; {events.source} has none "
             "(set data.label_column or inject signal)"
         )
-    return LoadedData(events=events, background=background, injection=injection)
+    return LoadedData(events=events, background=background, injection=injection, spectrum=spectrum)
 
 
 # -------------------------------------------------------------------------------------- windows
@@ -820,9 +832,9 @@ def run_search(
             logger.info("%s", statistic.failure_summary())
         timing["toys_s"] = time.perf_counter() - t0
     mass_scan = None
-    if events.provenance.get("format") == "nanoaod" and config.data.dimuon.mass_scan:
+    if data.spectrum is not None and config.data.dimuon.mass_scan:
         t0 = time.perf_counter()
-        mass_scan = _whole_spectrum_scan(config)
+        mass_scan = _whole_spectrum_scan(data.spectrum, config.statistics.seed)
         timing["mass_scan_s"] = time.perf_counter() - t0
     validation: SearchResult | str | None = None
     if config.data.dimuon.validate_other_sign:
@@ -846,17 +858,12 @@ def run_search(
     )
 
 
-def _whole_spectrum_scan(config: SearchConfig) -> Any:
+def _whole_spectrum_scan(masses: np.ndarray, seed: int) -> Any:
     """The mass-only scan of every selected dimuon candidate, or why it could not run (a string)."""
-    from bumphunt.io.nanoaod import read_dimuon_candidates
     from bumphunt.stats.spectrum_scan import scan_spectrum
 
-    dimuon = config.data.dimuon
-    masses = read_dimuon_candidates(
-        str(config.data.path), dimuon.selection(), features=["pt"], tree=dimuon.tree
-    )
     try:
-        return scan_spectrum(masses.mass, seed=config.statistics.seed)
+        return scan_spectrum(masses, seed=seed)
     except BumphuntError as err:  # too few events or filled bins for the reference fit
         logger.warning("mass-only scan skipped: %s", err)
         return str(err)
