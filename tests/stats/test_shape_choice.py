@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bumphunt.errors import ConfigError
+from bumphunt.errors import ConfigError, FitError
+from bumphunt.events import Window
 from bumphunt.stats import choose_shape, dijet, fit_background
+from bumphunt.stats.fit import window_edges
 from bumphunt.stats.shape_choice import nested_test
 
 
@@ -70,3 +72,26 @@ def test_choice_rejects_non_nested_shapes(edges):
 def test_choice_rejects_unknown_test(edges):
     with pytest.raises(ConfigError, match="test must be one of"):
         choose_shape(np.ones(edges.size - 1), edges, test="chi2")
+
+
+def test_a_shape_that_cannot_fit_is_skipped_and_named():
+    # opposite-sign dimuons of a generated b bbar sample (tight ID), 5-16 GeV in the 12-bins-per-SR
+    # binning of the dimuon example: a turn-on at 5 GeV that a cubic cannot follow without turning
+    # negative, so the choice starts at poly5
+    counts = np.array([
+        2, 4, 5, 4, 7, 4, 1, 5, 8, 12, 14, 14, 16, 19, 19, 17, 26, 28, 32, 21,
+        30, 23, 27, 19, 33, 31, 35, 33, 34, 35, 24, 36, 32, 44, 27, 26, 35, 28, 26, 35,
+        20, 24, 31, 23, 28, 18, 25, 22, 29, 18, 21, 19, 16, 27, 17, 12, 23, 21, 17, 16,
+        18, 8, 11, 11, 10, 14, 17, 13, 15, 12, 12, 6, 12, 9, 6, 3, 10, 9, 14, 11,
+        10, 7, 4, 7, 12,
+    ], dtype=float)  # fmt: skip
+    window = Window((9.0, 10.6), ((5.0, 9.0), (10.6, 16.0)))
+    edges = window_edges(window, 0.13333333)
+    assert edges.size == counts.size + 1
+    sidebands = ~window.in_sr(0.5 * (edges[1:] + edges[:-1]))
+    choice = choose_shape(counts, edges, ["poly3", "poly5", "poly7"], fitted=sidebands)
+    assert choice.fits[0].shape.name == "poly5"
+    assert choice.best.shape.name in ("poly5", "poly7")
+    assert "skipped poly3" in choice.message and "not positive" in choice.message
+    with pytest.raises(FitError, match="no shape of"):
+        choose_shape(np.zeros_like(counts), edges, ["poly3", "poly5"], fitted=sidebands)

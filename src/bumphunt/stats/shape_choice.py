@@ -98,9 +98,10 @@ def choose_shape(
 ) -> ShapeChoice:
     """Choose the number of parameters by testing nested fits in order of size.
 
-    Starting from the smallest model, the next one is fitted (started from the accepted fit with the
-    new parameter at 0) and accepted if :func:`nested_test` gives ``p < alpha``; the sequence stops at the
-    first model that brings no significant improvement, or that fails to fit.
+    Starting from the smallest model that fits (one that cannot, e.g. a polynomial that turns negative
+    in some bin, is skipped and named in ``message``), the next one is fitted (started from the accepted
+    fit with the new parameters at 0) and accepted if :func:`nested_test` gives ``p < alpha``; the
+    sequence stops at the first model that brings no significant improvement, or that fails to fit.
 
     Parameters
     ----------
@@ -122,7 +123,7 @@ def choose_shape(
     ConfigError
         If the shapes are not of one family with increasing numbers of parameters, or a setting is wrong.
     FitError
-        If the smallest model cannot be fitted.
+        If no model can be fitted.
     """
     if test not in TESTS:
         raise ConfigError(f"test must be one of {TESTS}, got {test!r}")
@@ -137,17 +138,28 @@ def choose_shape(
             raise ConfigError(
                 f"shapes must be nested and of one family with growing parameters: {a.name} then {b.name}"
             )
-    fits = [fit_background(counts, e, resolved[0], fitted=fitted, max_calls=max_calls)]
+    # the smallest model that fits at all is the base (a low-degree polynomial can be negative somewhere)
+    failures: list[str] = []
+    fits: list[BackgroundFit] = []
+    for shape in resolved:
+        try:
+            fits = [fit_background(counts, e, shape, fitted=fitted, max_calls=max_calls)]
+        except FitError as err:
+            failures.append(f"{shape.name}: {err}")
+            continue
+        break
+    if not fits:
+        raise FitError(f"no shape of {[s.name for s in resolved]} fits: {'; '.join(failures)}")
     statistics: list[float] = []
     p_values: list[float] = []
-    chosen, message = 0, ""
-    for shape in resolved[1:]:
+    chosen, message = 0, "; ".join(f"skipped {f}" for f in failures)
+    for shape in resolved[len(failures) + 1 :]:
         accepted = fits[chosen]
         start = np.concatenate([accepted.values, np.zeros(shape.n_params - accepted.shape.n_params)])
         try:
             fit = fit_background(counts, e, shape, fitted=fitted, start=start, max_calls=max_calls)
         except FitError as err:
-            message = f"stopped at {shape.name}: {err}"
+            message = "; ".join(filter(None, [message, f"stopped at {shape.name}: {err}"]))
             logger.info("shape choice %s", message)
             break
         statistic, p = nested_test(accepted, fit, test)
