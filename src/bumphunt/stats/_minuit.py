@@ -113,8 +113,10 @@ class BinnedPoissonCost:
         mu = np.maximum(mu, _TINY)
         coefficients = np.zeros(self.fitted.size)
         coefficients[self.fitted] = (1.0 - self._n / mu) * self._scale
-        # empty bins add nothing (and must not turn 0 / underflowed mu**2 into NaN)
-        n_over_mu2 = np.divide(self._n, mu * mu, out=np.zeros_like(mu), where=self._n > 0)
+        # empty bins add nothing (and must not turn 0 / underflowed mu**2 into NaN); a filled bin with an
+        # underflowed mu**2 gives inf, which the minimizer's checks reject as a non-finite Hessian
+        with np.errstate(divide="ignore", over="ignore"):
+            n_over_mu2 = np.divide(self._n, mu * mu, out=np.zeros_like(mu), where=self._n > 0)
         first = (jac * n_over_mu2[:, None]).T @ jac
         return 2.0 * (first + self._model.curvature(theta, coefficients))
 
