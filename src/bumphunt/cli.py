@@ -247,9 +247,10 @@ def _run_generation(
     table = Table(title=f"bumphunt generate {title}", show_header=False)
     table.add_row("selected events", f"{prov['n_events']:,}")
     table.add_row("generated events", f"{prov['n_generated']:,} ({summary.events_per_second:,.1f} /s)")
-    table.add_row("selection efficiency", f"{prov['selection_efficiency']:.4f}")
-    if "weighted_selection_efficiency" in prov:
-        table.add_row("weighted selection efficiency", f"{prov['weighted_selection_efficiency']:.4g}")
+    table.add_row("selection efficiency", f"{prov['selection_efficiency']:.4g}")
+    if prov.get("decay_repeats", 1) > 1:
+        table.add_row("decay repeats per generated event", str(prov["decay_repeats"]))
+        table.add_row("events sharing a generated event", f"{prov['events_sharing_a_generated_event']:,}")
     table.add_row(
         "cross section (generated)",
         f"{prov['sigma_generated_pb']:.4g} ± {prov['sigma_generated_err_pb']:.2g} pb",
@@ -294,12 +295,11 @@ def _run_generation(
     help="bbbar, ccbar, upsilon: PhaseSpace:pTHatMin in GeV [default: 5].",
 )
 @click.option(
-    "--muon-fraction",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="Probability given to the muon decay channels of b and c hadrons and Upsilons (events are weighted "
-    "back, genWeight).",
+    "--decay-repeats",
+    type=int,
+    default=None,
+    help="bbbar, ccbar, upsilon: decays of the b hadrons, c hadrons or Upsilons redone per generated event "
+    "(each repeat an unweighted event) [default: 50, 50, 10].",
 )
 def generate_dimuon_command(
     process: str,
@@ -311,7 +311,7 @@ def generate_dimuon_command(
     address: str | None,
     chunk_size: int,
     pthat_min: float | None,
-    muon_fraction: float,
+    decay_repeats: int | None,
 ) -> None:
     """Dimuon events in CMS NanoAOD format (pp at 13 TeV, parametric CMS-like detector model).
 
@@ -323,13 +323,13 @@ def generate_dimuon_command(
 
     if process not in DIMUON_PROCESSES:
         raise ConfigError(f"unknown process {process!r}; choose one of {', '.join(sorted(DIMUON_PROCESSES))}")
-    if process == "drell-yan":
-        if pthat_min is not None:
-            raise ConfigError("--pthat-min does not apply to --process drell-yan")
-        card = DIMUON_PROCESSES[process]()
-    else:
-        card = DIMUON_PROCESSES[process]() if pthat_min is None else DIMUON_PROCESSES[process](pthat_min)
-    plan = DimuonPlan(card, n_events=n_events, seed=seed, chunk_size=chunk_size, muon_fraction=muon_fraction)
+    options = {"pthat_min": pthat_min, "decay_repeats": decay_repeats}
+    given = {key: value for key, value in options.items() if value is not None}
+    if process == "drell-yan" and given:
+        flags = ", ".join("--" + key.replace("_", "-") for key in given)
+        raise ConfigError(f"{flags} does not apply to --process drell-yan")
+    card = DIMUON_PROCESSES[process](**given)
+    plan = DimuonPlan(card, n_events=n_events, seed=seed, chunk_size=chunk_size)
     _run_generation(
         f"dimuon --process {card.name}",
         card.name,

@@ -1,4 +1,4 @@
-"""The dimuon generator: NanoAOD layout, detector model, physics of the samples and the decay weights."""
+"""The dimuon generator: NanoAOD layout, detector model, physics of the samples and the repeated decays."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ import vector
 from bumphunt.cli import main
 from bumphunt.errors import ConfigError
 from bumphunt.generate import DimuonPlan, generate_dimuon
-from bumphunt.generate.cards import BOTTOM_HADRONS, UPSILONS, bbbar, drell_yan, upsilon
-from bumphunt.generate.decay_bias import bias_muon_decays
+from bumphunt.generate.cards import bbbar, drell_yan, upsilon
 from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
 from bumphunt.generate.mix import mix_samples
-from bumphunt.generate.pythia_loop import make_pythia
 from bumphunt.io.nanoaod import read_dimuons
 from bumphunt.io.nanoaod_writer import read_root_provenance
 from bumphunt.physics.muon_detector import DetectorModel, impact_parameters
@@ -84,7 +82,9 @@ def test_existing_reader_reads_the_generated_file(drell_yan_file):
     assert provenance == json.loads(json.dumps(summary.provenance))
     assert provenance["process"] == "drell-yan" and provenance["n_events"] == 60
     assert provenance["detector"]["muon_eta_max"] == 2.4
-    assert provenance["weighted_selection_efficiency"] == pytest.approx(provenance["selection_efficiency"])
+    efficiency = provenance["n_selected_before_truncation"] / provenance["n_generated"]
+    assert provenance["sigma_selected_pb"] == pytest.approx(provenance["sigma_generated_pb"] * efficiency)
+    assert provenance["decay_repeats"] == 1 and provenance["events_sharing_a_generated_event"] == 0
 
 
 def test_stored_muons_pass_the_acceptance(drell_yan_file):
@@ -153,110 +153,50 @@ def test_impact_parameters_of_straight_tracks():
     assert impact_parameters([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])[2][0] == pytest.approx(0.0, abs=1e-12)
 
 
-def _bias(card, species):
-    holder = {}
-    pythia = make_pythia(
-        card, 1, configure=lambda p: holder.setdefault("b", bias_muon_decays(p, species, 0.5))
+def _rates(chunk, edges):
+    """Rate per generated event of the returned events in bins of the leading muon pT, and its variance
+    with events of the same generated event counted as one cluster."""
+    scale = chunk.n_passed / len(chunk.events) / chunk.n_generated  # the surplus passed events scale it
+    bins = np.digitize(ak.to_numpy(chunk.events["Muon"]["pt"][:, 0]), edges) - 1
+    clusters = np.zeros((chunk.parents.max() + 1, len(edges) - 1))
+    np.add.at(clusters, (chunk.parents, bins), 1.0)
+    return clusters.sum(axis=0) * scale, (clusters**2).sum(axis=0) * scale**2
+
+
+def test_repeated_decays_agree_with_an_unrepeated_sample():
+    """b bbar events with a stored muon, with b-hadron decays repeated 20 times per generated event and
+    without repeats: rate per generated event in bins of the leading muon pT (chi2 test, siblings as
+    clusters)."""
+    card = bbbar(decay_repeats=20)
+    single = generate_dimuon_chunk(
+        dataclasses.replace(card, repeated_decays=(), decay_repeats=1), 100, 31, min_muons=1
     )
-    return pythia, holder["b"]
-
-
-def test_decay_bias_sets_the_table_fraction_of_muon_channels():
-    pythia, bias = _bias(bbbar(), BOTTOM_HADRONS)
-    assert bias.species == BOTTOM_HADRONS
-    for k, pid in enumerate(bias.species):
-        entry = pythia.particleData.particleDataEntryPtr(pid)
-        channels = [entry.channel(i) for i in range(entry.sizeChannels())]
-        muon = sum(
-            c.bRatio() for c in channels if any(abs(c.product(j)) == 13 for j in range(c.multiplicity()))
-        )
-        assert muon / sum(c.bRatio() for c in channels) == pytest.approx(0.5)
-        assert 0.03 < bias.table_fraction[k] < 0.5
-    assert 0.08 < bias.table_fraction[bias.species.index(521)] < 0.10  # Pythia's B+ table: 9.0 %
-
-
-def test_calibration_infers_the_natural_rate_from_the_biased_one():
-    _, bias = _bias(upsilon(), UPSILONS)
-    f = np.asarray(bias.table_fraction)
-    # channels taken at their table rates: the weights are the ratio of table fractions
-    even = bias.calibrate(np.array([[500, 500]] * len(f)))
-    assert even.natural_rate == pytest.approx(tuple(f))
-    assert even.muon_weight == pytest.approx(tuple(f / 0.5))
-    assert even.other_weight == pytest.approx(tuple((1 - f) / 0.5))
-    # muon channels taken at 0.6 for a table fraction of 0.5: other channels succeed 2/3 as often
-    rho = 0.5 * 0.4 / (0.5 * 0.6)
-    skewed = bias.calibrate(np.array([[600, 400]] * len(f)))
-    natural = f / (f + (1 - f) * rho)
-    assert skewed.natural_rate == pytest.approx(tuple(natural))
-    assert skewed.muon_weight == pytest.approx(tuple(natural / 0.6))
-    assert skewed.other_weight == pytest.approx(tuple((1 - natural) / 0.4))
-    # the weights average to one over the biased decays
-    assert 0.6 * np.asarray(skewed.muon_weight) + 0.4 * np.asarray(skewed.other_weight) == pytest.approx(
-        np.ones(len(f))
-    )
-
-
-def _record(rows):
-    names = ("id", "status", "daughter1", "daughter2")
-    return ak.Array([[dict(zip(names, row, strict=True)) for row in event] for event in rows])
-
-
-def test_event_weights_follow_the_decay_channels_taken():
-    _, bias = _bias(upsilon(), UPSILONS)
-    k = bias.species.index(553)
-    events = _record(
-        [
-            [(553, -91, 1, 2), (13, 1, 0, 0), (-13, 1, 0, 0)],  # Upsilon -> mu mu
-            [(553, -91, 1, 3), (21, -1, 0, 0), (21, -1, 0, 0), (21, -1, 0, 0)],  # Upsilon -> ggg
-            [(553, 2, 0, 0)],  # not decayed
-            [
-                (553, -91, 1, 2),
-                (13, 1, 0, 0),
-                (-13, 1, 0, 0),
-                (-553, -91, 4, 5),
-                (11, 1, 0, 0),
-                (-11, 1, 0, 0),
-            ],
-            [(553, -44, 1, 1), (553, -91, 2, 3), (13, 1, 0, 0), (-13, 1, 0, 0)],  # a copy, then mu mu
-        ]
-    )
-    counts = bias.decay_counts(events)
-    assert counts.shape == (5, len(UPSILONS), 2)
-    assert counts[:, k].tolist() == [[1, 0], [0, 1], [0, 0], [1, 1], [1, 0]]
-    assert counts.sum() == 5
-    calibration = bias.calibrate(np.array([[600, 400]] * len(UPSILONS)))
-    mu, other = calibration.muon_weight[k], calibration.other_weight[k]
-    assert calibration.event_weights(counts) == pytest.approx([mu, other, 1.0, mu * other, mu])
-
-
-def test_weighted_muon_rate_agrees_with_an_unbiased_sample():
-    """b bbar events with a stored muon: generated with enhanced b-hadron muon decays and weighted back,
-    and without enhancement; rate per generated event in bins of the leading muon pT (chi2 test)."""
-    card = bbbar()
-    unbiased = generate_dimuon_chunk(dataclasses.replace(card, enhanced_decays=()), 100, 31, min_muons=1)
-    biased = generate_dimuon_chunk(card, 300, 41, min_muons=1)
-    weights = biased.bias.calibrate(biased.decay_totals).event_weights(biased.passed_decays)
-    edges = [3.0, 4.0, 6.0, np.inf]
-    kept_u, kept_b = len(unbiased.events), len(biased.events)
-    counts_u, _ = np.histogram(ak.to_numpy(unbiased.events["Muon"]["pt"][:, 0]), edges)
-    sum_w, _ = np.histogram(ak.to_numpy(biased.events["Muon"]["pt"][:, 0]), edges, weights=weights[:kept_b])
-    sum_w2, _ = np.histogram(
-        ak.to_numpy(biased.events["Muon"]["pt"][:, 0]), edges, weights=weights[:kept_b] ** 2
-    )
-    # rates per generated event (the surplus passed events beyond those returned scale each sample)
-    scale_u = unbiased.n_passed / kept_u / unbiased.n_generated
-    scale_b = biased.n_passed / kept_b / biased.n_generated
-    rate_u, var_u = counts_u * scale_u, counts_u * scale_u**2
-    rate_b, var_b = sum_w * scale_b, sum_w2 * scale_b**2
-    chi2 = float(np.sum((rate_u - rate_b) ** 2 / (var_u + var_b)))
+    repeated = generate_dimuon_chunk(card, 300, 41, min_muons=1)
+    edges = np.array([3.0, 4.0, 6.0, np.inf])
+    rate_1, var_1 = _rates(single, edges)
+    rate_r, var_r = _rates(repeated, edges)
+    chi2 = float(np.sum((rate_1 - rate_r) ** 2 / (var_1 + var_r)))
     assert chi2 < scipy.stats.chi2.isf(0.001, len(edges) - 1)
-    # and the enhancement did its job: more muon events per generated event before weighting
-    assert biased.n_passed / biased.n_generated > 3 * unbiased.n_passed / unbiased.n_generated
+    # repeating did its job: more muon events per event Pythia generated
+    per_event = repeated.n_passed / (repeated.n_generated / card.decay_repeats)
+    assert per_event > 5 * single.n_passed / single.n_generated
+    # siblings are distinct events (the decays and the lifetimes are drawn again)
+    first = np.flatnonzero(np.bincount(repeated.parents) > 1)[0]
+    siblings = repeated.events[repeated.parents == first]
+    assert len(np.unique(ak.to_numpy(siblings["Muon"]["pt"][:, 0]))) == len(siblings)
+
+
+def test_every_b_hadron_decays_once_per_repeat(bbbar_events):
+    # all stored muons of the (repeated) b bbar sample come from b or c hadrons with displaced vertices
+    flavour = ak.to_numpy(ak.flatten(bbbar_events["Muon"]["genPartFlav"]))
+    assert np.isin(flavour, [4, 5]).mean() > 0.9
 
 
 def test_bad_settings_are_refused(tmp_path):
-    with pytest.raises(ConfigError, match="muon_fraction"):
-        DimuonPlan(bbbar(), n_events=10, muon_fraction=1.0)
+    with pytest.raises(ConfigError, match="decay_repeats"):
+        bbbar(decay_repeats=0)
+    with pytest.raises(ConfigError, match="min_muons"):
+        DimuonPlan(bbbar(), n_events=10, min_muons=0)
     with pytest.raises(ConfigError, match=r"suffix \.root"):
         generate_dimuon(DimuonPlan(bbbar(), n_events=10), tmp_path / "out.h5")
     assert not list(tmp_path.iterdir())
@@ -266,6 +206,12 @@ def test_cli_names_a_bad_process_and_writes_nothing(tmp_path, capsys):
     status = main(["generate", "dimuon", "--process", "zprime", "-n", "5", "-o", str(tmp_path / "x.root")])
     assert status == 2
     assert "zprime" in capsys.readouterr().err
+    output = str(tmp_path / "x.root")
+    status = main(
+        ["generate", "dimuon", "--process", "drell-yan", "--decay-repeats", "5", "-n", "5", "-o", output]
+    )
+    assert status == 2
+    assert "--decay-repeats does not apply to --process drell-yan" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "BEAM_SETTINGS",
     "BOTTOM_HADRONS",
     "CHARM_HADRONS",
+    "DEFAULT_DECAY_REPEATS",
     "DEFAULT_PTHAT_MIN",
     "DIMUON_PROCESSES",
     "DIMUON_PTHAT_MIN",
@@ -50,16 +51,25 @@ class ProcessCard:
         Pythia ``readString`` lines.
     label
         Truth label of the process's events (0 background, 1 signal).
-    enhanced_decays
-        PDG ids (particles; antiparticles follow) whose decay channels with a muon among the direct
-        products are made more likely (:mod:`bumphunt.generate.decay_bias`); every event then carries
-        the weight that undoes it.
+    repeated_decays
+        PDG ids (particles; antiparticles follow) left undecayed by the event generation and decayed
+        ``decay_repeats`` times in every event instead (:mod:`bumphunt.generate.dimuon_loop`): each
+        repeat is an unweighted event that shares everything but those decay chains with its siblings.
+    decay_repeats
+        Repeats per generated event of the ``repeated_decays`` (1 without them).
     """
 
     name: str
     settings: tuple[str, ...]
     label: int
-    enhanced_decays: tuple[int, ...] = ()
+    repeated_decays: tuple[int, ...] = ()
+    decay_repeats: int = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.decay_repeats, int) or self.decay_repeats < 1:
+            raise ConfigError(f"decay_repeats must be a positive integer, got {self.decay_repeats!r}")
+        if self.decay_repeats > 1 and not self.repeated_decays:
+            raise ConfigError(f"process {self.name!r}: decay_repeats > 1 needs repeated_decays")
 
 
 def qcd_dijet(pthat_min: float = DEFAULT_PTHAT_MIN) -> ProcessCard:
@@ -119,11 +129,12 @@ def wprime_to_xy(m_wprime: float = 3500.0, m_x: float = 500.0, m_y: float = 100.
 PROCESSES = {"qcd": qcd_dijet, "wprime": wprime_to_xy}
 
 
-#: The common weakly decaying b hadrons: B0, B+, Bs, Lambda_b (the rarer Bc and b-flavoured Xi and
-#: Omega baryons decay at their natural rates: too few decays to calibrate their weights on).
-BOTTOM_HADRONS: tuple[int, ...] = (511, 521, 531, 5122)
-#: The common weakly decaying c hadrons: D+, D0, Ds, Lambda_c.
-CHARM_HADRONS: tuple[int, ...] = (411, 421, 431, 4122)
+#: Every weakly decaying b hadron: B0, B+, Bs, Bc, Lambda_b, Xi_b-, Xi_b0, Omega_b.
+BOTTOM_HADRONS: tuple[int, ...] = (511, 521, 531, 541, 5122, 5132, 5232, 5332)
+#: Every weakly decaying c hadron: D+, D0, Ds, Lambda_c, Xi_c0, Xi_c+, Omega_c.
+CHARM_HADRONS: tuple[int, ...] = (411, 421, 431, 4122, 4132, 4232, 4332)
+#: Default decay repeats of the heavy-flavour and onium cards (see ``ProcessCard.repeated_decays``).
+DEFAULT_DECAY_REPEATS = 50
 #: Upsilon(1S), (2S), (3S).
 UPSILONS: tuple[int, ...] = (553, 100553, 200553)
 
@@ -138,30 +149,32 @@ def _check_pthat(pthat_min: float) -> float:
     return float(pthat_min)
 
 
-def bbbar(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
+def bbbar(pthat_min: float = DIMUON_PTHAT_MIN, decay_repeats: int = DEFAULT_DECAY_REPEATS) -> ProcessCard:
     """b bbar pair creation (``HardQCD:hardbbbar``: gg, q qbar -> b bbar) with pTHat > ``pthat_min`` (GeV).
 
     Muons come from semileptonic b decays, from the charm of b -> c cascades and from B0 mixing
     (same-sign pairs). Flavour excitation (gb -> gb) and gluon splitting (g -> b bbar in the shower of
-    a light-parton scattering) are not generated. Muon channels of b hadrons are enhanced; c hadrons
-    decay at their natural rates, which keeps the event weights even.
+    a light-parton scattering) are not generated. The decays of the weakly decaying b hadrons (with
+    their cascades) are repeated ``decay_repeats`` times per generated event; events are unweighted.
     """
     return ProcessCard(
         name="bbbar",
         settings=("HardQCD:hardbbbar = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
         label=0,
-        enhanced_decays=BOTTOM_HADRONS,
+        repeated_decays=BOTTOM_HADRONS,
+        decay_repeats=decay_repeats,
     )
 
 
-def ccbar(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
-    """c cbar pair creation (``HardQCD:hardccbar``) with pTHat > ``pthat_min`` (GeV); muon channels of c
-    hadrons enhanced."""
+def ccbar(pthat_min: float = DIMUON_PTHAT_MIN, decay_repeats: int = DEFAULT_DECAY_REPEATS) -> ProcessCard:
+    """c cbar pair creation (``HardQCD:hardccbar``) with pTHat > ``pthat_min`` (GeV); the decays of the
+    weakly decaying c hadrons are repeated ``decay_repeats`` times per generated event."""
     return ProcessCard(
         name="ccbar",
         settings=("HardQCD:hardccbar = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
         label=0,
-        enhanced_decays=CHARM_HADRONS,
+        repeated_decays=CHARM_HADRONS,
+        decay_repeats=decay_repeats,
     )
 
 
@@ -184,15 +197,18 @@ def drell_yan(m_min: float = 4.0, m_max: float = 20.0) -> ProcessCard:
     )
 
 
-def upsilon(pthat_min: float = DIMUON_PTHAT_MIN) -> ProcessCard:
+def upsilon(pthat_min: float = DIMUON_PTHAT_MIN, decay_repeats: int = 10) -> ProcessCard:
     """Bottomonium production (``Bottomonium:all``: colour-singlet and -octet NRQCD, chi_b feed-down)
     with pTHat > ``pthat_min`` (GeV). The relative rates of Upsilon(1S), (2S), (3S) and their
-    branching fractions to mu mu are Pythia's; their mu mu channels are enhanced."""
+    branching fractions to mu mu are Pythia's; their decays are repeated ``decay_repeats`` times per
+    generated event (fewer than for open heavy flavour: a mu mu decay is likelier and siblings share
+    the Upsilon's momentum)."""
     return ProcessCard(
         name="upsilon",
         settings=("Bottomonium:all = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
         label=1,
-        enhanced_decays=UPSILONS,
+        repeated_decays=UPSILONS,
+        decay_repeats=decay_repeats,
     )
 
 

@@ -5,11 +5,12 @@ child ``i`` of the master seed, chunks run on local processes, Dask or SLURM, ea
 kept (as Parquet) in ``<output>.parts/chunks/`` so that a rerun resumes, and the ROOT file is written
 atomically at the end.
 
-Every event carries ``genWeight``, the weight that undoes the enhanced muon decays
-(:mod:`bumphunt.generate.decay_bias`), calibrated on the decays of every event the run generated; its
-mean over the selected events is not 1. The cross section of the selected events is
-``sigma_generated * weighted_selection_efficiency`` (both in the provenance), so an event's share of it
-is ``genWeight * sigma_generated / n_generated``.
+Events are unweighted (``genWeight`` is 1): heavy-flavour and onium decays are made frequent by
+repeating them on each generated event (:mod:`bumphunt.generate.dimuon_loop`), and ``n_generated``
+counts the repeats. The cross section of the selected events is
+``sigma_generated * selection_efficiency`` (both in the provenance), so each event stands for
+``sigma_generated / n_generated`` picobarn. The provenance also records how many events share their
+generated event with another one (``events_sharing_a_generated_event``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from bumphunt._files import atomic_path
 from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError
 from bumphunt.executors import ResultStore, Task
-from bumphunt.generate.decay_bias import DEFAULT_MUON_FRACTION, DecayCalibration, MuonDecayBias
 from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
 from bumphunt.generate.pythia_loop import pythia_settings, pythia_version
 from bumphunt.generate.run import ChunkedPlan, GenerationSummary, _executor, run_chunks, sigma_pb
@@ -50,20 +50,15 @@ class DimuonPlan(ChunkedPlan):
     ----------
     detector
         The detector model.
-    muon_fraction
-        Probability given to the muon channels of the card's enhanced species.
     min_muons
         Stored muons an event needs.
     """
 
     detector: DetectorModel = field(default_factory=DetectorModel)
-    muon_fraction: float = DEFAULT_MUON_FRACTION
     min_muons: int = 2
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 < self.muon_fraction < 1.0:
-            raise ConfigError(f"muon_fraction must lie strictly between 0 and 1, got {self.muon_fraction!r}")
         if not isinstance(self.min_muons, int) or self.min_muons < 1:
             raise ConfigError(f"min_muons must be a positive integer, got {self.min_muons!r}")
 
@@ -80,51 +75,27 @@ def _run_chunk(plan: DimuonPlan, chunks: Path, task: Task) -> dict[str, Any]:
         size,
         task.seed,
         detector=plan.detector,
-        muon_fraction=plan.muon_fraction,
         min_muons=plan.min_muons,
     )
     with atomic_path(_chunk_path(chunks, index)) as tmp:
         ak.to_parquet(chunk.events, tmp)
-    # decays of the passed events, summed over events with the same counts (for the selected sigma)
-    patterns, multiplicity = np.unique(
-        chunk.passed_decays.reshape(chunk.n_passed, -1), axis=0, return_counts=True
-    )
     return {
         "n_selected": size,
         "n_generated": chunk.n_generated,
         "n_passed": chunk.n_passed,
-        "species": list(chunk.bias.species),
-        "table_fraction": list(chunk.bias.table_fraction),
-        "decay_totals": chunk.decay_totals.tolist(),
-        "passed_patterns": patterns.tolist(),
-        "passed_multiplicity": multiplicity.tolist(),
+        "n_shared": chunk.shared,
         "sigma_mb": chunk.sigma_mb,
         "sigma_err_mb": chunk.sigma_err_mb,
     }
 
 
-def _calibration(plan: DimuonPlan, records: list[dict[str, Any]]) -> DecayCalibration:
-    bias = MuonDecayBias(
-        tuple(records[0]["species"]), tuple(records[0]["table_fraction"]), plan.muon_fraction
-    )
-    totals = np.sum([np.asarray(r["decay_totals"], dtype=np.int64).reshape(-1, 2) for r in records], axis=0)
-    return bias.calibrate(totals.reshape(len(bias.species), 2))
-
-
-def _provenance(
-    plan: DimuonPlan, records: list[dict[str, Any]], calibration: DecayCalibration, command: str | None
-) -> dict[str, Any]:
+def _provenance(plan: DimuonPlan, records: list[dict[str, Any]], command: str | None) -> dict[str, Any]:
     generated = [r["n_generated"] for r in records]
     n_generated, n_passed = sum(generated), sum(r["n_passed"] for r in records)
     sigma, sigma_err = sigma_pb(
         generated, [r["sigma_mb"] for r in records], [r["sigma_err_mb"] for r in records]
     )
-    passed_weight = sum(
-        float(np.dot(calibration.event_weights(np.asarray(r["passed_patterns"])), r["passed_multiplicity"]))
-        for r in records
-        if r["passed_multiplicity"]
-    )
-    weighted_efficiency = passed_weight / n_generated
+    efficiency = n_passed / n_generated
     return {
         "format": "CMS NanoAOD (generated)",
         "bumphunt_version": __version__,
@@ -132,9 +103,8 @@ def _provenance(
         "process": plan.card.name,
         "label": plan.card.label,
         "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
-        "enhanced_muon_decays": list(plan.card.enhanced_decays),
-        "muon_fraction": plan.muon_fraction,
-        "decay_calibration": calibration.as_dict(),
+        "repeated_decays": list(plan.card.repeated_decays),
+        "decay_repeats": plan.card.decay_repeats,
         "detector": asdict(plan.detector),
         "min_muons": plan.min_muons,
         "seed": plan.seed,
@@ -143,23 +113,21 @@ def _provenance(
         "n_events": plan.n_events,
         "n_generated": n_generated,
         "n_selected_before_truncation": n_passed,
-        "selection_efficiency": n_passed / n_generated,
-        "weighted_selection_efficiency": weighted_efficiency,
+        "events_sharing_a_generated_event": sum(r["n_shared"] for r in records),
+        "selection_efficiency": efficiency,
         "sigma_generated_pb": sigma,
         "sigma_generated_err_pb": sigma_err,
-        "sigma_selected_pb": sigma * weighted_efficiency,
+        "sigma_selected_pb": sigma * efficiency,
         "command": command,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def _weighted_blocks(chunks: Path, n_chunks: int, calibration: DecayCalibration) -> Iterator[ak.Array]:
-    """The saved chunks with ``genWeight`` from their decay counts."""
+def _blocks(chunks: Path, n_chunks: int) -> Iterator[ak.Array]:
+    """The saved chunks, each event with ``genWeight`` 1."""
     for index in range(n_chunks):
         events = ak.from_parquet(_chunk_path(chunks, index))
-        counts = ak.to_numpy(ak.flatten(events["decays"])).reshape(len(events), len(calibration.species), 2)
-        weights = calibration.event_weights(counts)
-        yield ak.with_field(events, weights, "genWeight")
+        yield ak.with_field(events, np.ones(len(events)), "genWeight")
 
 
 def generate_dimuon(
@@ -203,9 +171,8 @@ def generate_dimuon(
     chunks, reused = run_chunks(plan, work, functools.partial(_run_chunk, plan), spec, progress)
     store = ResultStore(chunks)
     records = [store.read(f"chunk-{i:05d}")["result"] for i in range(len(plan.chunk_sizes))]
-    calibration = _calibration(plan, records)
-    provenance = _provenance(plan, records, calibration, command)
-    written = write_nanoaod(path, _weighted_blocks(chunks, len(records), calibration), provenance)
+    provenance = _provenance(plan, records, command)
+    written = write_nanoaod(path, _blocks(chunks, len(records)), provenance)
     shutil.rmtree(work)
     return GenerationSummary(
         outputs=[written],
