@@ -715,17 +715,24 @@ def run_command(config_path: str, output: str | None, overwrite: bool, overrides
 
 
 @cli.command("demo")
-@click.option("-o", "--output", default="bumphunt-demo", show_default=True, help="Results directory.")
+@click.argument("which", type=click.Choice(["dijet", "dimuon"]), default="dijet")
+@click.option("-o", "--output", default=None, help="Results directory [default: bumphunt-demo(-dimuon)].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing results directory.")
-def demo_command(output: str, overwrite: bool) -> None:
-    """Search the shipped dataset (QCD dijets with an injected W' -> XY) with a CATHODE window scan.
+def demo_command(which: str, output: str | None, overwrite: bool) -> None:
+    """Search a shipped dataset and write the results directory with report.html (a few minutes).
 
-    Prints where the excess is, its local and global significance and the injected truth, and writes
-    the results directory with report.html. Takes a few minutes on 2 CPU cores.
+    dijet (default): QCD dijets with an injected W' -> XY, a CATHODE window scan. dimuon: generated
+    NanoAOD pseudo-data (b bbar, c cbar, Drell-Yan) with injected Upsilons, the example dimuon search
+    with its same-sign validation and the mass-only scan. Prints where the excess is, its significance
+    and the injected truth.
     """
-    from bumphunt.demo import demo_config
+    from bumphunt.demo import demo_config, dimuon_demo_config
 
-    _run_and_write(demo_config(output, overwrite=overwrite), title="bumphunt demo")
+    if which == "dimuon":
+        config = dimuon_demo_config(output or "bumphunt-demo-dimuon", overwrite=overwrite)
+    else:
+        config = demo_config(output or "bumphunt-demo", overwrite=overwrite)
+    _run_and_write(config, title=f"bumphunt demo {which}")
 
 
 @cli.command("ensemble")

@@ -31,10 +31,13 @@ __all__ = [
     "DEMO_SEED",
     "DEMO_SR",
     "DEMO_S_OVER_B",
+    "DIMUON_DEMO_FILES",
+    "DIMUON_DEMO_S_OVER_B",
     "build_demo_data",
     "demo_config",
     "demo_data_dir",
     "demo_provenance",
+    "dimuon_demo_config",
 ]
 
 DEMO_MASS_RANGE = (2900.0, 4500.0)
@@ -50,8 +53,22 @@ DEMO_SEED = 2
 """Seed of the choice of injected signal events."""
 
 
-def demo_data_dir() -> Path:
+#: The dimuon demo's files: unweighted pseudo-data of b bbar, c cbar and Drell-Yan events, and a pool
+#: of unweighted Upsilon events (``bumphunt generate dimuon`` then ``bumphunt generate mix``; the
+#: commands are in ``scripts/make_dimuon_demo_data.py`` and in each file's provenance).
+DIMUON_DEMO_FILES = ("dimuon_background.root", "dimuon_upsilon.root")
+
+#: Upsilon events injected over the background in the SR 9-10.6 GeV of the dimuon demo.
+DIMUON_DEMO_S_OVER_B = 0.1
+
+
+def demo_data_dir(files: tuple[str, ...] = ("background.parquet", "signal.parquet")) -> Path:
     """Folder of the shipped demo files.
+
+    Parameters
+    ----------
+    files
+        The files that must be there (the dijet demo's by default, :data:`DIMUON_DEMO_FILES`).
 
     Raises
     ------
@@ -59,7 +76,7 @@ def demo_data_dir() -> Path:
         If the installation lacks them.
     """
     folder = Path(str(resources.files("bumphunt") / "data" / "demo"))
-    for name in ("background.parquet", "signal.parquet"):
+    for name in files:
         if not (folder / name).is_file():
             raise MissingFileError(f"demo file {str(folder / name)!r} is missing from this installation")
     return folder
@@ -109,6 +126,33 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
         },
         "demo configuration",
     )
+
+
+def dimuon_demo_config(
+    output: str | os.PathLike[str] = "bumphunt-demo-dimuon", *, overwrite: bool = False
+) -> SearchConfig:
+    """The dimuon demo: the shipped example search (:func:`bumphunt.config.dimuon_example_yaml`) on the
+    shipped generated NanoAOD pseudo-data, with Upsilons injected at :data:`DIMUON_DEMO_S_OVER_B`.
+
+    All opposite-sign pairs are searched (no isolation cut, which the small sample could not afford),
+    with the muon impact parameters and isolations as features.
+    """
+    import yaml
+
+    from bumphunt.config import dimuon_example_yaml
+
+    folder = demo_data_dir(DIMUON_DEMO_FILES)
+    values = yaml.safe_load(dimuon_example_yaml())
+    values["name"] = "demo: Upsilons injected into generated heavy-flavour and Drell-Yan dimuons"
+    values["data"]["path"] = str(folder / DIMUON_DEMO_FILES[0])
+    values["data"]["dimuon"].update(isolation=[], tight_id=True, validate_other_sign=True)
+    values["data"]["injection"] = {
+        "signal": str(folder / DIMUON_DEMO_FILES[1]),
+        "s_over_b": DIMUON_DEMO_S_OVER_B,
+        "seed": DEMO_SEED,
+    }
+    values["output"] = {"directory": str(output), "overwrite": overwrite}
+    return parse_config(values, "dimuon demo configuration")
 
 
 def demo_provenance() -> dict[str, Any]:
