@@ -14,7 +14,8 @@ blocks, and writes a directory:
     the shape, the image definition, the source file and the selection.
 
 The directory is written under a temporary name and renamed when complete, so a store that exists is
-whole. :func:`open_image_store` opens one.
+whole. :func:`open_image_store` opens one; :func:`write_image_store` writes one from image arrays made
+elsewhere.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +35,7 @@ from bumphunt import __version__
 from bumphunt.errors import ConfigError, DataFormatError, MissingFileError
 from bumphunt.physics.jet_images import ImageSpec, dijet_images
 
-__all__ = ["ImageStore", "build_image_store", "open_image_store"]
+__all__ = ["ImageBlock", "ImageStore", "build_image_store", "open_image_store", "write_image_store"]
 
 _IMAGES, _MJJ, _LABEL, _META = "images.bin", "mjj.npy", "label.npy", "store.json"
 
@@ -81,6 +82,85 @@ def _check_source(path: str | os.PathLike[str], key: str | None) -> None:
         )
 
 
+@dataclass(frozen=True)
+class ImageBlock:
+    """A block of events for :func:`write_image_store`: ``images`` ``(n, 2, pixels, pixels)``, ``mjj``
+    ``(n,)`` (GeV) and ``label`` ``(n,)`` or ``None``."""
+
+    images: np.ndarray
+    mjj: np.ndarray
+    label: np.ndarray | None = None
+
+
+def write_image_store(
+    directory: str | os.PathLike[str],
+    blocks: Iterable[ImageBlock],
+    spec: ImageSpec,
+    meta: dict[str, Any] | None = None,
+) -> ImageStore:
+    """Write the blocks of events into a new store (under a temporary name, renamed when complete).
+
+    Parameters
+    ----------
+    directory
+        The store to create (must not exist).
+    blocks
+        The events, block by block (each block's images are written as they come).
+    spec
+        The image definition the images follow.
+    meta
+        More entries for ``store.json`` (source, selection, ...).
+
+    Raises
+    ------
+    bumphunt.errors.ConfigError
+        If ``directory`` exists, or a block's images are not ``(n, 2, pixels, pixels)``.
+    """
+    target = Path(directory)
+    if target.exists():
+        raise ConfigError(
+            f"image store {str(target)!r} already exists; remove it or choose another directory"
+        )
+    pixels = spec.pixels
+    temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    try:
+        n_events = 0
+        masses, labels = [], []
+        with open(temporary / _IMAGES, "wb") as out:
+            for block in blocks:
+                if block.images.shape[1:] != (2, pixels, pixels) or len(block.mjj) != len(block.images):
+                    raise ConfigError(
+                        f"image store {str(target)!r}: a block of images of shape {block.images.shape} and "
+                        f"{len(block.mjj)} masses; expected (n, 2, {pixels}, {pixels}) and n"
+                    )
+                out.write(np.ascontiguousarray(block.images, dtype=np.float32).tobytes())
+                masses.append(np.asarray(block.mjj, dtype=np.float64))
+                if block.label is not None:
+                    labels.append(np.asarray(block.label))
+                n_events += len(block.mjj)
+        np.save(temporary / _MJJ, np.concatenate(masses) if masses else np.zeros(0))
+        if labels:
+            np.save(temporary / _LABEL, np.concatenate(labels))
+        record = {
+            "format": "bumphunt jet image store",
+            "bumphunt_version": __version__,
+            "shape": [n_events, 2, pixels, pixels],
+            "dtype": "float32",
+            "spec": asdict(spec),
+            **(meta or {}),
+            "n_events": n_events,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        (temporary / _META).write_text(json.dumps(record, indent=1))
+        temporary.rename(target)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return open_image_store(target)
+
+
 def build_image_store(
     source: str | os.PathLike[str],
     directory: str | os.PathLike[str],
@@ -123,60 +203,36 @@ def build_image_store(
     from bumphunt.io.lhco_constituents import iter_lhco_constituents
 
     spec = spec or ImageSpec()
-    target = Path(directory)
-    if target.exists():
+    if Path(directory).exists():
         raise ConfigError(
-            f"image store {str(target)!r} already exists; remove it or choose another directory"
+            f"image store {str(directory)!r} already exists; remove it or choose another directory"
         )
     if mass_range is not None and not mass_range[0] < mass_range[1]:
         raise ConfigError(f"mass_range must be [low, high] with low < high, got {list(mass_range)!r}")
     _check_source(source, key)
-    pixels = spec.pixels
-    temporary = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
-    try:
-        n_kept = n_read = n_without = 0
-        masses, labels = [], []
-        with open(temporary / _IMAGES, "wb") as out:
-            for chunk in iter_lhco_constituents(source, key=key, chunk_size=chunk_size, stop=stop):
-                block = dijet_images(chunk.particles, spec, radius=radius, min_jet_pt=min_jet_pt)
-                keep = np.ones(len(block.mjj), dtype=bool)
-                if mass_range is not None:
-                    keep = (block.mjj >= mass_range[0]) & (block.mjj < mass_range[1])
-                out.write(np.ascontiguousarray(block.images[keep], dtype=np.float32).tobytes())
-                masses.append(block.mjj[keep])
-                if chunk.label is not None:
-                    labels.append(chunk.label[block.keep][keep])
-                n_kept += int(keep.sum())
-                n_read += len(chunk)
-                n_without += int(len(chunk) - block.keep.sum())
-                if progress is not None:
-                    progress(len(chunk))
-        np.save(temporary / _MJJ, np.concatenate(masses) if masses else np.zeros(0))
-        if labels:
-            np.save(temporary / _LABEL, np.concatenate(labels))
-        meta = {
-            "format": "bumphunt jet image store",
-            "bumphunt_version": __version__,
-            "shape": [n_kept, 2, pixels, pixels],
-            "dtype": "float32",
-            "spec": asdict(spec),
-            "source": os.fspath(source),
-            "key": key,
-            "jets": {"algorithm": "antikt", "radius": radius, "min_pt": min_jet_pt},
-            "mass_range": list(mass_range) if mass_range is not None else None,
-            "n_read": n_read,
-            "n_without_two_jets": n_without,
-            "n_events": n_kept,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        (temporary / _META).write_text(json.dumps(meta, indent=1))
-        temporary.rename(target)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return open_image_store(target)
+    counts = {"n_read": 0, "n_without_two_jets": 0}
+
+    def blocks() -> Iterator[ImageBlock]:
+        for chunk in iter_lhco_constituents(source, key=key, chunk_size=chunk_size, stop=stop):
+            block = dijet_images(chunk.particles, spec, radius=radius, min_jet_pt=min_jet_pt)
+            keep = np.ones(len(block.mjj), dtype=bool)
+            if mass_range is not None:
+                keep = (block.mjj >= mass_range[0]) & (block.mjj < mass_range[1])
+            label = None if chunk.label is None else chunk.label[block.keep][keep]
+            counts["n_read"] += len(chunk)
+            counts["n_without_two_jets"] += int(len(chunk) - block.keep.sum())
+            if progress is not None:
+                progress(len(chunk))
+            yield ImageBlock(block.images[keep], block.mjj[keep], label)
+
+    meta = {
+        "source": os.fspath(source),
+        "key": key,
+        "jets": {"algorithm": "antikt", "radius": radius, "min_pt": min_jet_pt},
+        "mass_range": list(mass_range) if mass_range is not None else None,
+        "counts": counts,  # filled while the blocks are written, before store.json is
+    }
+    return write_image_store(directory, blocks(), spec, meta)
 
 
 def open_image_store(directory: str | os.PathLike[str]) -> ImageStore:
