@@ -2,10 +2,10 @@
 
 The files of record were made with these commands (run from the folder of the generated files):
 
-  bumphunt generate dimuon --process bbbar -n 3000 --chunk-size 200 --seed 1 --workers 2 -o bbbar.root
-  bumphunt generate dimuon --process upsilon -n 3000 --chunk-size 250 --seed 2 -o upsilon.root
-  bumphunt generate dimuon --process drell-yan -n 2000 --chunk-size 250 --seed 3 -o dy.root
-  bumphunt generate dimuon --process ccbar -n 300 --chunk-size 100 --seed 4 -o ccbar.root
+  bumphunt generate dimuon --process bbbar -n 12000 --chunk-size 250 --seed 101 -o bbbar.root
+  bumphunt generate dimuon --process ccbar -n 1000 --chunk-size 100 --seed 202 -o ccbar.root
+  bumphunt generate dimuon --process drell-yan -n 300 --chunk-size 100 --seed 303 -o dy.root
+  bumphunt generate dimuon --process upsilon -n 3000 --chunk-size 250 --seed 404 -o upsilon.root
   python scripts/make_dimuon_demo_data.py . src/bumphunt/data/demo
 
 which mixes b bbar, c cbar and Drell-Yan by cross section into unweighted pseudo-data at the largest

@@ -24,6 +24,19 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def generated_lhco(tmp_path_factory) -> tuple[Path, Path]:
+    """20 W' -> X Y events from the generator: (features file, constituents file), about 5 s."""
+    pytest.importorskip("pythia8mc")
+    pytest.importorskip("fastjet")
+    from bumphunt.generate import GenerationPlan, generate, wprime_to_xy
+
+    out = tmp_path_factory.mktemp("lhco")
+    plan = GenerationPlan(wprime_to_xy(), n_events=20, seed=1, chunk_size=20, constituents=True)
+    generate(plan, [out / "features.h5"], constituents_output=out / "constituents.h5")
+    return out / "features.h5", out / "constituents.h5"
+
+
+@pytest.fixture(scope="session")
 def demo_slice(tmp_path_factory) -> dict[str, Path]:
     """Every third background event of the demo file in 3.0-4.2 TeV, and its signal pool."""
     folder = demo_data_dir()

@@ -113,3 +113,56 @@ def test_bad_settings_are_named(stores, tmp_path):
         _plan(stores, statistic="nope")
     with pytest.raises(ConfigError, match="no finished run"):
         read_cluster_scan(tmp_path / "empty")
+
+
+def test_command_line_runs_and_summarizes(stores, tmp_path, capsys):
+    from bumphunt.cli import main
+
+    background, signal = stores
+    out = tmp_path / "scan"
+    args = [
+        "cluster-scan",
+        "run",
+        str(background.directory),
+        "-o",
+        str(out),
+        "--signal",
+        str(signal.directory),
+    ]
+    args += ["--bins", "3000:4600:8", "--clusters", "6", "--batch-size", "256", "--bootstraps", "5"]
+    args += ["--fractions", "0.05", "--signal-runs", "2", "--baseline", "dijet3"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "5 background-only bootstraps" in printed and "observed" in printed
+    for name in ("summary.json", "cluster_shares.png", "null_distribution.png", "significance.png"):
+        assert (out / name).is_file()
+    assert main(["cluster-scan", "summary", str(out)]) == 0
+    # an empty run directory is named in a one-line error
+    (tmp_path / "empty" / "runs").mkdir(parents=True)
+    assert main(["cluster-scan", "summary", str(tmp_path / "empty")]) == 2
+    assert "holds no finished run" in capsys.readouterr().err
+    # windows outside the spectrum, k larger than the events
+    assert (
+        main(
+            [
+                "cluster-scan",
+                "run",
+                str(background.directory),
+                "-o",
+                str(tmp_path / "x"),
+                "--bins",
+                "100:200:4",
+            ]
+        )
+        == 2
+    )
+    assert "hold none of the events" in capsys.readouterr().err
+
+
+def test_images_command_refuses_a_features_file(generated_lhco, tmp_path, capsys):
+    from bumphunt.cli import main
+
+    features, _ = generated_lhco
+    assert main(["cluster-scan", "images", str(features), "-o", str(tmp_path / "store")]) == 2
+    assert "constituents" in capsys.readouterr().err
+    assert not (tmp_path / "store").exists()

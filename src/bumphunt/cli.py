@@ -809,6 +809,15 @@ def ensemble_command(
         raise click.exceptions.Exit(1)
 
 
+def _add_command_groups() -> None:
+    from bumphunt.cli_cluster_scan import cluster_scan
+
+    cli.add_command(cluster_scan)
+
+
+_add_command_groups()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status.
 

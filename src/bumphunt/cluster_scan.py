@@ -52,6 +52,7 @@ __all__ = [
     "run_cluster_scan",
     "run_cluster_scan_task",
     "summarize_cluster_scan",
+    "write_cluster_scan_outputs",
 ]
 
 
@@ -335,3 +336,53 @@ def read_cluster_scan(directory: str | os.PathLike[str]) -> list[dict[str, Any]]
     if not records:
         raise ConfigError(f"cluster scan: {str(Path(directory))!r} holds no finished run")
     return records
+
+
+def write_cluster_scan_outputs(
+    directory: str | os.PathLike[str], output: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """Summarize the runs in ``directory`` and write ``summary.json`` and the figures into ``output``.
+
+    Returns the summary (:func:`summarize_cluster_scan`) with the paths written under ``"files"``.
+    """
+    import json
+
+    from bumphunt._files import atomic_path
+    from bumphunt.report.cluster_scan_plots import (
+        cluster_shares_figure,
+        null_distribution_figure,
+        significance_figure,
+    )
+
+    stored = ResultStore(directory).read_all()
+    records = [record["result"] for record in stored]
+    if not records:
+        raise ConfigError(f"cluster scan: {str(Path(directory))!r} holds no finished run")
+    summary = summarize_cluster_scan(records)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    settings = stored[0]["params"]["plan"]
+    observed = next((r for r in records if r["kind"] == "observed"), None)
+    if observed is not None:
+        counts = np.asarray(observed["counts"][0], dtype=np.float64)
+        rich = cluster_scan_statistic(
+            counts, threshold=settings["threshold"], statistic=settings["statistic"]
+        ).rich
+        files["cluster_shares"] = out / "cluster_shares.png"
+        cluster_shares_figure(counts, settings["edges"], rich).savefig(files["cluster_shares"])
+    files["null_distribution"] = out / "null_distribution.png"
+    null_distribution_figure(
+        summary["null_statistic"], None if observed is None else observed["statistic"]
+    ).savefig(files["null_distribution"])
+    if summary["points"]:
+        files["significance"] = out / "significance.png"
+        significance_figure(
+            summary["points"], z_max=summary["z_max"], needed=summary["signal_for_3_sigma"]
+        ).savefig(files["significance"])
+    summary["settings"] = settings
+    files["summary"] = out / "summary.json"
+    with atomic_path(files["summary"]) as tmp:
+        tmp.write_text(json.dumps(summary, indent=1))
+    summary["files"] = {k: str(v) for k, v in files.items()}
+    return summary

@@ -10,6 +10,10 @@ each file's provenance, :func:`demo_provenance`):
 :func:`demo_config` injects signal at :data:`DEMO_S_OVER_B` into the background and runs a CATHODE scan
 of sliding windows; ``bumphunt demo`` writes the results directory with the report and prints where the
 excess is next to the injected truth.
+
+``bumphunt demo dimuon`` (:func:`dimuon_demo_config`) runs the dimuon search of the shipped example
+configuration on generated CMS NanoAOD files (:data:`DIMUON_DEMO_FILES`): unweighted b bbar, c cbar and
+Drell-Yan pseudo-data and a pool of Upsilon events, made by ``scripts/make_dimuon_demo_data.py``.
 """
 
 from __future__ import annotations
@@ -134,8 +138,9 @@ def dimuon_demo_config(
     """The dimuon demo: the shipped example search (:func:`bumphunt.config.dimuon_example_yaml`) on the
     shipped generated NanoAOD pseudo-data, with Upsilons injected at :data:`DIMUON_DEMO_S_OVER_B`.
 
-    All opposite-sign pairs are searched (no isolation cut, which the small sample could not afford),
-    with the muon impact parameters and isolations as features.
+    All opposite-sign pairs are searched, with the muon impact parameters and isolations as features:
+    the generated Upsilons (Pythia's NRQCD production) are isolated, so the anti-isolated region of the
+    example holds none of them. The same-sign pairs are searched too, as the validation.
     """
     import yaml
 
