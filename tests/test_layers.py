@@ -38,9 +38,11 @@ LAYERS: dict[str, int] = {
     # results directories, pseudo-experiments, the demo
     "results": 6,
     "ensemble": 6,
+    "cluster_scan": 6,
     "demo": 6,
     # the command line
     "cli": 7,
+    "cli_cluster_scan": 7,
 }
 
 
