@@ -157,6 +157,10 @@ def test_command_line_runs_and_summarizes(stores, tmp_path, capsys):
         == 2
     )
     assert "hold none of the events" in capsys.readouterr().err
+    args = ["cluster-scan", "run", str(background.directory), "-o", str(tmp_path / "y"), "--clusters", "60"]
+    assert main([*args, "--batch-size", "256", "--train-range", "3000", "3001"]) == 2
+    assert "n_clusters = 60 is larger than the" in capsys.readouterr().err
+    assert not (tmp_path / "y").exists()
 
 
 def test_images_command_refuses_a_features_file(generated_lhco, tmp_path, capsys):

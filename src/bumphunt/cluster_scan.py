@@ -153,7 +153,8 @@ class StackedImages:
 
 
 def check_scan_range(plan: ClusterScanPlan, store: ImageStore) -> None:
-    """Refuse a scan whose bins hold no events of the store (names the store and the edges)."""
+    """Refuse a scan whose bins hold no events of the store, or whose training range has fewer jets than
+    clusters (the message names the store and the setting)."""
     low, high = plan.scan_range
     inside = int(np.count_nonzero((store.mjj >= low) & (store.mjj < high)))
     if inside == 0:
@@ -161,6 +162,13 @@ def check_scan_range(plan: ClusterScanPlan, store: ImageStore) -> None:
         raise ConfigError(
             f"cluster scan: the mass bins [{low:g}, {high:g}) GeV hold none of the events of image store "
             f"{str(store.directory)!r} (its masses: {span})"
+        )
+    train_low, train_high = plan.train_range or plan.scan_range
+    n_jets = 2 * int(np.count_nonzero((store.mjj >= train_low) & (store.mjj < train_high)))
+    if n_jets < plan.n_clusters:
+        raise ConfigError(
+            f"cluster scan: n_clusters = {plan.n_clusters} is larger than the {n_jets} jets of image store "
+            f"{str(store.directory)!r} in the training range [{train_low:g}, {train_high:g}) GeV"
         )
 
 
