@@ -19,6 +19,7 @@ KINEMATIC_ONLY = [
     "data.dimuon.isolation=[]",
     "data.dimuon.tight_id=false",
     "data.features=[pt, eta, mu1_pt, mu2_pt]",
+    "method.flow.asinh_features=[]",
 ]
 SMALL = [
     "method.n_folds=2",

@@ -200,6 +200,12 @@ class DataConfig(_Model):
         description="Separate background-only sample (simulation), needed by method `iad`.",
     )
     injection: InjectionConfig | None = Field(default=None, description="Signal to inject into the data.")
+    spread_atoms: bool = Field(
+        default=False,
+        description="Spread point masses at a feature's minimum (an isolation sum of exactly 0 for many "
+        "muons) uniformly over the gap to the feature's next value, for every event, so that CATHODE's "
+        "flow can model the feature (`bumphunt.methods.preprocessing.spread_atoms`).",
+    )
 
     _range = field_validator("mass_range")(lambda v: _check_interval(v, "data.mass_range"))
 
@@ -285,6 +291,11 @@ class FlowConfig(_Model):
         default=0.2, gt=0, lt=1, description="Share of each flow's events held out for early stopping."
     )
     device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
+    asinh_features: tuple[str, ...] = Field(
+        default=(),
+        description="Features the flow sees through asinh(x / s), s their 25 % quantile of |x| (heavy tails "
+        "such as impact parameters or isolation sums); each must be in data.features.",
+    )
 
 
 class MethodConfig(_Model):
@@ -535,6 +546,11 @@ class SearchConfig(_Model):
         injection = self.data.injection
         if injection is not None and injection.sr is None and self.windows.sr is None:
             raise ValueError("data.injection.sr is required with a window scan (the S/B reference SR)")
+        unknown = [f for f in self.method.flow.asinh_features if f not in self.data.features]
+        if unknown:
+            raise ValueError(
+                f"method.flow.asinh_features {unknown} are not in data.features {list(self.data.features)}"
+            )
         return self
 
     def resolve_paths(self, base: str | os.PathLike[str]) -> SearchConfig:

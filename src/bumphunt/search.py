@@ -23,7 +23,7 @@ import datetime as dt
 import glob
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +209,30 @@ def _read_sample(data: DataConfig, path: str | Path, *, labels: bool) -> tuple[E
     return events, data.features
 
 
+def _spread_atoms(
+    events: EventSet, background: EventSet | None, seed: int
+) -> tuple[EventSet, EventSet | None]:
+    """``data.spread_atoms``: the same atoms spread in the data and in the background sample."""
+    from bumphunt.methods.preprocessing import spread_atoms
+
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A7]))
+    features, atoms = spread_atoms(events.features, events.feature_names, rng)
+    record = [dataclasses.asdict(a) for a in atoms]
+    if atoms:
+        logger.info(
+            "spread atoms: %s", ", ".join(f"{a.feature} at {a.value:g} ({a.fraction:.1%})" for a in atoms)
+        )
+    events = dataclasses.replace(
+        events, features=features, provenance={**events.provenance, "spread_atoms": record}
+    )
+    if background is not None:
+        spread, _ = spread_atoms(background.features, background.feature_names, rng, atoms=atoms)
+        background = dataclasses.replace(
+            background, features=spread, provenance={**background.provenance, "spread_atoms": record}
+        )
+    return events, background
+
+
 def load_data(config: SearchConfig) -> LoadedData:
     """Read the data (and background sample), keep features and mass range, inject signal."""
     data = config.data
@@ -229,6 +253,8 @@ def load_data(config: SearchConfig) -> LoadedData:
     background = None
     if data.background is not None:
         background = load_sample(data, data.background, "data.background", labels=False)
+    if data.spread_atoms:
+        events, background = _spread_atoms(events, background, config.method.seed)
     if config.method.name == "supervised" and events.label is None:
         raise ConfigError(
             f"method 'supervised' needs truth labels; {events.source} has none "
@@ -295,8 +321,24 @@ def check_windows(
 # ------------------------------------------------------------------------------------- detector
 
 
-def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None] | None = None) -> Detector:
-    """The detector of the configuration, with its classifier (and flow for CATHODE)."""
+def _flow_preprocessing(asinh_features: Sequence[str], features: Sequence[str]) -> Any:
+    """The flow's feature preprocessing: the default, after asinh on ``asinh_features``."""
+    if not asinh_features:
+        return None
+    from bumphunt.methods.preprocessing import Asinh, Chain, MinMaxLogit, Standardize
+
+    columns = [list(features).index(name) for name in asinh_features]
+    return Chain([Asinh(columns), MinMaxLogit(alpha=1e-3), Standardize()])
+
+
+def build_detector(
+    method: MethodConfig,
+    *,
+    features: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> Detector:
+    """The detector of the configuration, with its classifier (and flow for CATHODE); ``features`` (the
+    names of the data's feature columns) place ``method.flow.asinh_features``."""
     from bumphunt.methods import DETECTORS, Cathode, ConditionalFlow, HGBEnsemble, MLPEnsemble
 
     c = method.classifier
@@ -322,6 +364,7 @@ def build_detector(method: MethodConfig, *, progress: Callable[[int, int], None]
             lr_patience=f.lr_patience,
             validation_fraction=f.validation_fraction,
             device=f.device,
+            preprocessing=_flow_preprocessing(f.asinh_features, features),
         )
         return Cathode(
             classifier, flow=flow, oversampling=method.oversampling, flow_folds=method.flow_folds, **common
@@ -760,7 +803,9 @@ def run_search(
     for i, window in enumerate(windows):
         t0 = time.perf_counter()
         inside = events.take(window.in_window(events.mass))
-        detector = build_detector(config.method, progress=lambda d, t: report("training", d, t))
+        detector = build_detector(
+            config.method, features=config.data.features, progress=lambda d, t: report("training", d, t)
+        )
         choice = reweighted = None
         try:
             window_selection = dict(selection)

@@ -133,3 +133,45 @@ def test_bad_inputs(train: np.ndarray) -> None:
         fitted.transform(bad)
     with pytest.raises(ConfigError, match="at least one step"):
         Chain([]).fit(train)
+
+
+def test_spread_atoms_makes_point_masses_continuous_and_keeps_the_order():
+    from bumphunt.methods.preprocessing import spread_atoms
+
+    rng = np.random.default_rng(0)
+    iso = np.where(rng.random(4000) < 0.3, 0.0, rng.exponential(1.0, 4000))
+    pt = rng.exponential(5.0, 4000) + 3.0
+    x = np.column_stack([iso, pt])
+    spread, atoms = spread_atoms(x, ["iso", "pt"], np.random.default_rng(1))
+    assert [a.feature for a in atoms] == ["iso"]
+    assert atoms[0].value == 0.0 and atoms[0].fraction == pytest.approx(0.3, abs=0.02)
+    at = iso == 0
+    assert atoms[0].width == pytest.approx(iso[~at].min())
+    assert np.all(spread[at, 0] >= 0) and np.all(spread[at, 0] < iso[~at].min())  # in the gap: order kept
+    assert len(np.unique(spread[at, 0])) == at.sum()  # no point mass left
+    assert np.array_equal(spread[~at], x[~at]) and np.array_equal(spread[:, 1], pt)
+    assert np.all(x == np.column_stack([iso, pt]))  # the input is not changed
+    # a second sample gets the same atoms over the same widths
+    other, same = spread_atoms(x[:100], ["iso", "pt"], np.random.default_rng(2), atoms=atoms)
+    assert same == atoms and np.all(other[at[:100], 0] < atoms[0].width)
+    with pytest.raises(ConfigError):
+        spread_atoms(x, ["iso", "pt"], rng, min_fraction=0.0)
+
+
+def test_asinh_compresses_chosen_columns_and_inverts():
+    from bumphunt.methods.preprocessing import Asinh
+
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.lognormal(-4.0, 1.5, 2000), rng.normal(0.0, 1.0, 2000)])
+    transform = Asinh(columns=[0]).fit(x)
+    y, log_det = transform.transform_with_log_det(x)
+    assert np.array_equal(y[:, 1], x[:, 1])
+    assert transform.scale_[0] == pytest.approx(np.quantile(x[:, 0], 0.25))
+    # logarithmic far above the scale: three decades become about 7 units
+    assert np.ptp(y[:, 0]) < np.log(x[:, 0].max() / x[:, 0].min()) + 1
+    assert np.allclose(transform.inverse_transform(y), x)
+    step = 1e-7
+    numeric = np.log((transform.transform(x + np.array([step, 0.0])) - y)[:, 0] / step)
+    assert np.allclose(log_det, numeric, atol=1e-4)
+    with pytest.raises(ConfigError, match="columns"):
+        Asinh(columns=[5]).fit(x)

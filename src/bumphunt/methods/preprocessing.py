@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -48,7 +49,17 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError, OutOfRangeError
 from bumphunt.methods._validation import as_matrix
 
-__all__ = ["Chain", "InvertibleTransform", "Log", "MinMaxLogit", "OutOfRangePolicy", "Standardize"]
+__all__ = [
+    "Asinh",
+    "Chain",
+    "InvertibleTransform",
+    "Log",
+    "MinMaxLogit",
+    "OutOfRangePolicy",
+    "SpreadAtom",
+    "Standardize",
+    "spread_atoms",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +195,54 @@ class Log(InvertibleTransform):
         return np.exp(Y)
 
 
+class Asinh(InvertibleTransform):
+    """``y = asinh(x / s)`` on chosen columns, the others unchanged: a logarithm-like compression of
+    heavy tails (impact parameters in cm, isolation sums) that is defined for every real ``x``.
+
+    For ``|x| >> s`` it is ``sign(x) log(2 |x| / s)``, for ``|x| << s`` linear; ``dy/dx = 1 / sqrt(s^2 +
+    x^2)``.
+
+    Parameters
+    ----------
+    columns
+        Indices of the columns to transform; ``None``: all.
+    quantile
+        Each column's scale ``s`` is this quantile of its ``|x|`` over the fit data (the smaller, the
+        more of the column is in the logarithmic regime).
+    """
+
+    def __init__(self, columns: Sequence[int] | None = None, quantile: float = 0.25) -> None:
+        self.columns = columns
+        self.quantile = quantile
+
+    def _fit(self, X: np.ndarray) -> None:
+        if not 0 < self.quantile < 1:
+            raise ConfigError(f"Asinh quantile must lie in (0, 1), got {self.quantile!r}")
+        columns = range(X.shape[1]) if self.columns is None else self.columns
+        self.columns_ = np.asarray(sorted(int(c) for c in columns), dtype=np.int64)
+        if np.any((self.columns_ < 0) | (self.columns_ >= X.shape[1])):
+            raise ConfigError(
+                f"Asinh columns {list(self.columns_)} are not all among the {X.shape[1]} columns"
+            )
+        magnitude = np.abs(X[:, self.columns_])
+        scale = np.quantile(magnitude, self.quantile, axis=0) if len(X) else np.ones(len(self.columns_))
+        fallback = magnitude.max(axis=0, initial=0.0)
+        self.scale_ = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        Y = X.copy()
+        log_derivative = np.zeros_like(X)
+        x = X[:, self.columns_]
+        Y[:, self.columns_] = np.arcsinh(x / self.scale_)
+        log_derivative[:, self.columns_] = -0.5 * np.log(self.scale_**2 + x**2)
+        return Y, log_derivative
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        X = Y.copy()
+        X[:, self.columns_] = self.scale_ * np.sinh(Y[:, self.columns_])
+        return X
+
+
 class MinMaxLogit(InvertibleTransform):
     """Scale each column's fitted range ``[min, max]`` to ``[alpha, 1 - alpha]``, then take the logit.
 
@@ -297,3 +356,80 @@ class Chain(InvertibleTransform):
         for step in reversed(self.steps_):
             Y = step._inverse(Y)
         return Y
+
+
+@dataclass(frozen=True)
+class SpreadAtom:
+    """A point mass at a feature's minimum and the interval it was spread over.
+
+    Attributes
+    ----------
+    feature
+        Column name.
+    value
+        The atom (the column minimum).
+    fraction
+        Share of the events at it.
+    width
+        Width of the interval ``[value, value + width)`` the events were spread over (the gap to the
+        column's next value).
+    """
+
+    feature: str
+    value: float
+    fraction: float
+    width: float
+
+
+def spread_atoms(
+    features: npt.ArrayLike,
+    names: Sequence[str],
+    rng: np.random.Generator,
+    *,
+    min_fraction: float = 0.01,
+    atoms: Sequence[SpreadAtom] | None = None,
+) -> tuple[np.ndarray, tuple[SpreadAtom, ...]]:
+    """Spread point masses at the column minima (uniform dequantization) so that densities exist.
+
+    A density model (CATHODE's flow) cannot learn a point mass: an isolation sum that is exactly 0 for a
+    quarter of the muons has an infinite density there, and the flow's samples never reproduce it, which
+    a classifier then tells apart from data. Every column whose minimum holds at least ``min_fraction``
+    of the events gets those events moved to ``value + width * u``, ``u ~ U(0, 1)``, where ``width`` is
+    the gap to the column's next value: the atom fills the gap below the continuous part, so the density
+    has no hole, and the order of the events along the column is kept (an event at the atom stays below
+    every other; boosted trees, which only see the order, are unaffected). Apply it to all events of a
+    search (signal and sideband regions alike) before training, so that data and background model see
+    the same feature. ``atoms`` (from an earlier call) spreads the same atoms over the same widths
+    instead of finding them, for a second sample of the same search.
+
+    Returns
+    -------
+    features, atoms
+        The new ``(n, k)`` float64 matrix and the atoms spread.
+    """
+    if not 0 < min_fraction < 1:
+        raise ConfigError(f"spread_atoms needs 0 < min_fraction < 1, got {min_fraction!r}")
+    matrix = np.array(features, dtype=np.float64, copy=True)
+    if matrix.ndim != 2 or matrix.shape[1] != len(names):
+        raise DataFormatError(f"features must be (n, {len(names)}) for the names given, got {matrix.shape}")
+    if atoms is not None:
+        index = {str(name): j for j, name in enumerate(names)}
+        for atom in atoms:
+            column = matrix[:, index[atom.feature]]
+            at = column == atom.value
+            column[at] = atom.value + atom.width * rng.random(int(at.sum()))
+        return matrix, tuple(atoms)
+    found = []
+    for j, name in enumerate(names):
+        column = matrix[:, j]
+        if not len(column):
+            continue
+        low = column.min()
+        at = column == low
+        fraction = float(at.mean())
+        if fraction < min_fraction or at.all():
+            continue
+        width = float(column[~at].min() - low)
+        column[at] = low + width * rng.random(int(at.sum()))
+        found.append(SpreadAtom(str(name), float(low), fraction, width))
+    return matrix, tuple(found)
