@@ -688,23 +688,29 @@ def _reweighted(
     from bumphunt.stats.reweighting import likelihood_ratio_from_probability, reweighted_significance
 
     ratio = likelihood_ratio_from_probability(np.clip(scores, 0.0, 1.0 - 1e-9))
-    try:
-        result = reweighted_significance(
-            mass,
-            ratio,
-            window,
-            bin_width=selection["bin_width"],
-            shape=selection["shape"],
-            min_sideband_events=selection["min_sideband_events"],
-        )
-    except BumphuntError as err:  # a failed weighted fit: this test only
-        return {"z": 0.0, "status": "failed", "message": str(err), "signal_fraction": None}
-    return {
-        "z": result.z,
-        "status": result.status,
-        "message": result.message,
-        "signal_fraction": result.signal_fraction,
-    }
+    shapes = [selection["shape"], *selection.get("fallback_shapes", ())]
+    first: BumphuntError | None = None
+    for shape in shapes:
+        try:
+            result = reweighted_significance(
+                mass,
+                ratio,
+                window,
+                bin_width=selection["bin_width"],
+                shape=shape,
+                min_sideband_events=selection["min_sideband_events"],
+            )
+        except BumphuntError as err:  # a failed weighted fit: the next smaller shape, else this test only
+            first = first or err
+            continue
+        return {
+            "z": result.z,
+            "status": result.status,
+            "message": result.message,
+            "signal_fraction": result.signal_fraction,
+            "shape": shape if isinstance(shape, str) else shape.name,
+        }
+    return {"z": 0.0, "status": "failed", "message": str(first), "signal_fraction": None}
 
 
 def _choose_shape(mass: np.ndarray, window: Window, stats: Any) -> dict[str, Any]:
@@ -812,6 +818,9 @@ def run_search(
             if stats.shape_choice:
                 choice = _choose_shape(inside.mass, window, stats)
                 window_selection["shape"] = choice["chosen"]
+                # where the chosen shape cannot fit what a tight cut leaves, the smaller candidates
+                smaller = list(stats.shape_choice)[: list(stats.shape_choice).index(choice["chosen"])]
+                window_selection["fallback_shapes"] = tuple(reversed(smaller))
             scores = window_scores(detector, inside, window, data.background)
             scan = selection_scan(inside.mass, scores, window, **window_selection)
             status, message = "ok", ""

@@ -70,6 +70,10 @@ class ReweightedSummary(_Record):
     status: Literal["ok", "no_excess", "failed"]
     message: str = ""
     signal_fraction: float | None = Field(description="Signal fraction in the SR used for the weights.")
+    shape: str | None = Field(
+        default=None,
+        description="Background shape of the weighted fit (a smaller one where the chosen fails).",
+    )
 
 
 class ShapeChoiceSummary(_Record):

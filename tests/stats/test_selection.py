@@ -129,3 +129,19 @@ def test_bad_efficiency(window, bin_width):
     mass = np.linspace(2000.0, 7000.0, 100)
     with pytest.raises(ConfigError, match="efficiencies"):
         selection_scan(mass, np.zeros(100), window, bin_width=bin_width, efficiencies=[1.5])
+
+
+def test_a_point_whose_fit_fails_falls_back_to_smaller_shapes(toy_truth, window, bin_width):
+    shape, truth = toy_truth("poly3", 2000)
+    rng = np.random.default_rng(1)
+    mass = sample_masses(shape, truth, window.sb_low, window.sb_high, rng)
+    settings = dict(bin_width=bin_width, shape="poly7", background="sideband_fit", min_sideband_events=3)
+    efficiencies = [1.0, 0.05]
+    scores = rng.uniform(size=mass.size)
+    alone = selection_scan(mass, scores, window, efficiencies=efficiencies, **settings)
+    assert alone.points[1].status == "failed" and "not positive" in alone.points[1].message
+    helped = selection_scan(
+        mass, scores, window, efficiencies=efficiencies, fallback_shapes=["poly5", "poly3"], **settings
+    )
+    assert helped.points[0].fit.shape.name == "poly7"  # where the chosen shape fits, it is used
+    assert helped.points[1].status == "ok" and helped.points[1].fit.shape.name in ("poly5", "poly3")

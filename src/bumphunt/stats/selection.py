@@ -25,6 +25,7 @@ import dataclasses
 import logging
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -271,6 +272,20 @@ def _evaluate_point(
     return fields
 
 
+def _evaluate_with_fallbacks(
+    mass_sel: np.ndarray, window: Window, shapes: Sequence[Shape], **settings: Any
+) -> dict[str, object]:
+    """:func:`_evaluate_point` with the first of ``shapes`` whose fit succeeds; the first error if none."""
+    first: FitError | None = None
+    for shape in shapes:
+        try:
+            return _evaluate_point(mass_sel, window, shape, **settings)
+        except FitError as err:
+            first = first or err
+    assert first is not None
+    raise first
+
+
 def _interpolated_point(
     n_sr: int, uncut: BackgroundFit, efficiency: EfficiencyFit, window: Window
 ) -> dict[str, object]:
@@ -317,6 +332,7 @@ def selection_scan(
     bin_width: float,
     efficiencies: Sequence[float] = DIMUONAD_EFFICIENCIES,
     shape: str | Shape = "dijet4",
+    fallback_shapes: Sequence[str | Shape] = (),
     method: str = "cut_and_count",
     background: str | None = None,
     efficiency_degree: int = 2,
@@ -342,6 +358,10 @@ def selection_scan(
         Target sideband efficiencies (see :func:`efficiency_grid`).
     shape
         Background shape (name or :class:`Shape`).
+    fallback_shapes
+        Shapes tried in order, for ``background="sideband_fit"``, at a point where the fit of ``shape``
+        fails (a polynomial that turns negative on the few events a tight cut leaves); the point's
+        ``fit`` records the shape used.
     method
         ``"cut_and_count"`` (count in the SR against the predicted background) or ``"signal_fit"``
         (background plus Gaussian fit of the whole selected spectrum at the SR centre; needs
@@ -391,6 +411,7 @@ def selection_scan(
     check_window_in_range(window, m)
     eff = _check_efficiencies(efficiencies)
     fit_shape = get_shape(shape, (window.sb_low, window.sb_high), sqrt_s=sqrt_s)
+    fallbacks = [get_shape(f, (window.sb_low, window.sb_high), sqrt_s=sqrt_s) for f in fallback_shapes]
     inside = window.in_window(m)
     m, s = m[inside], s[inside]
     in_sr = window.in_sr(m)
@@ -413,10 +434,10 @@ def selection_scan(
                     f"efficiency {target:g} keeps less than one of the {sb_scores.size} sideband events"
                 )
             if background == "sideband_fit":
-                fields = _evaluate_point(
+                fields = _evaluate_with_fallbacks(
                     apply_selection(m, s, cut),
                     window,
-                    fit_shape,
+                    [fit_shape, *fallbacks],
                     method=method,
                     bin_width=bin_width,
                     min_sideband_events=min_sideband_events,
