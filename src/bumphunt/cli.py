@@ -673,8 +673,8 @@ def _verdict(summary: Summary) -> str:
         inj = summary.data.injection or {}
         low, high = truth.signal_mass_68
         text = (
-            f"Truth: {truth.n_signal} signal events, mass median {truth.signal_mass:.0f} GeV "
-            f"(68 %: {low:.0f}-{high:.0f})"
+            f"Truth: {truth.n_signal} signal events, mass median {truth.signal_mass:.4g} GeV "
+            f"(68 %: {low:.4g}-{high:.4g})"
         )
         if inj:
             text += f", injected at S/B = {inj['s_over_b']:g} in [{inj['sr'][0]:g}, {inj['sr'][1]:g}) GeV"
@@ -723,7 +723,7 @@ def demo_command(which: str, output: str | None, overwrite: bool) -> None:
 
     dijet (default): QCD dijets with an injected W' -> XY, a CATHODE window scan. dimuon: generated
     NanoAOD pseudo-data (b bbar, c cbar, Drell-Yan) with injected Upsilons, the example dimuon search
-    with its same-sign validation and the mass-only scan. Prints where the excess is, its significance
+    with its same-sign validation. Prints where the excess is, its significance
     and the injected truth.
     """
     from bumphunt.demo import demo_config, dimuon_demo_config

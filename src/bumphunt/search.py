@@ -948,7 +948,8 @@ def _mass_scan_summary(scan: Any) -> dict[str, Any] | None:
 
 
 def _other_sign(config: SearchConfig, data: LoadedData) -> SearchConfig:
-    """The configuration of the validation search: the same on dimuon pairs of the other sign."""
+    """The configuration of the validation search: the same on dimuon pairs of the other sign, with no
+    signal injected."""
     if data.events.provenance.get("format") != "nanoaod":
         raise ConfigError(
             f"data.dimuon.validate_other_sign: {data.events.source} is not NanoAOD; the validation "
@@ -962,4 +963,7 @@ def _other_sign(config: SearchConfig, data: LoadedData) -> SearchConfig:
             "mass_scan": False,
         }
     )
-    return config.model_copy(update={"data": config.data.model_copy(update={"dimuon": other})})
+    # nothing is injected there: a resonance decays to opposite-sign pairs, and the validation asks
+    # what the search finds where no resonance can be
+    update = {"dimuon": other, "injection": None}
+    return config.model_copy(update={"data": config.data.model_copy(update=update)})
