@@ -251,6 +251,9 @@ def _run_generation(
     if prov.get("decay_repeats", 1) > 1:
         table.add_row("decay repeats per generated event", str(prov["decay_repeats"]))
         table.add_row("events sharing a generated event", f"{prov['events_sharing_a_generated_event']:,}")
+        table.add_row(
+            "generated events left out (muons without repeats)", f"{prov['generated_events_left_out']:,}"
+        )
     table.add_row(
         "cross section (generated)",
         f"{prov['sigma_generated_pb']:.4g} ± {prov['sigma_generated_err_pb']:.2g} pb",

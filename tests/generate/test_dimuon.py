@@ -235,3 +235,18 @@ def test_mixing_keeps_events_at_their_cross_section(drell_yan_file, tmp_path):
     with pytest.raises(ConfigError, match="without using an event twice"):
         mix_samples([path], tmp_path / "x.root", luminosity_pb=2.0 / per_event_pb)
     assert not (tmp_path / "x.root").exists()
+
+
+def test_events_whose_muons_pass_without_the_repeated_decays_are_left_out():
+    """Drell-Yan muons need no repeated decay: repeating the (irrelevant) charm decays of such events
+    would give identical copies of one dimuon, a fake resonance; the repeater leaves them out."""
+    from bumphunt.generate.cards import CHARM_HADRONS
+    from bumphunt.generate.dimuon_loop import _DecayRepeater
+    from bumphunt.generate.pythia_loop import make_pythia
+
+    card = dataclasses.replace(drell_yan(), repeated_decays=CHARM_HADRONS, decay_repeats=5)
+    repeater = _DecayRepeater(card, DetectorModel(), min_muons=2)
+    pythia = make_pythia(card, 3, configure=repeater.configure)
+    kept = [repeater.next(pythia) for _ in range(40)]
+    assert all(repeats == [] for repeats in kept if repeats is not None)
+    assert repeater.n_left_out >= 5  # about a quarter of Drell-Yan events have both muons inside

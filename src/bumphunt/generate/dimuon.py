@@ -10,7 +10,9 @@ repeating them on each generated event (:mod:`bumphunt.generate.dimuon_loop`), a
 counts the repeats. The cross section of the selected events is
 ``sigma_generated * selection_efficiency`` (both in the provenance), so each event stands for
 ``sigma_generated / n_generated`` picobarn. The provenance also records how many events share their
-generated event with another one (``events_sharing_a_generated_event``).
+generated event with another one (``events_sharing_a_generated_event``), and how many generated
+events were left out because their muons passed without the repeated decays
+(``generated_events_left_out``, :mod:`bumphunt.generate.dimuon_loop`).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ def _run_chunk(plan: DimuonPlan, chunks: Path, task: Task) -> dict[str, Any]:
         "n_generated": chunk.n_generated,
         "n_passed": chunk.n_passed,
         "n_shared": chunk.shared,
+        "n_left_out": chunk.n_left_out,
         "sigma_mb": chunk.sigma_mb,
         "sigma_err_mb": chunk.sigma_err_mb,
     }
@@ -114,6 +117,7 @@ def _provenance(plan: DimuonPlan, records: list[dict[str, Any]], command: str | 
         "n_generated": n_generated,
         "n_selected_before_truncation": n_passed,
         "events_sharing_a_generated_event": sum(r["n_shared"] for r in records),
+        "generated_events_left_out": sum(r["n_left_out"] for r in records),
         "selection_efficiency": efficiency,
         "sigma_generated_pb": sigma,
         "sigma_generated_err_pb": sigma_err,
