@@ -100,6 +100,16 @@ def _score_table(result: SearchResult) -> Any:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _mass_axis(result: SearchResult) -> dict[str, Any]:
+    """Axis label and experiment label of the mass spectra: dimuons for NanoAOD data (real files:
+    "Open Data", centre-of-mass energy not known to bumphunt), dijets otherwise."""
+    provenance = result.data.events.provenance
+    if provenance.get("format") != "nanoaod":
+        return {}
+    generated = bool(provenance.get("generated", False))
+    return {"xlabel": r"$m_{\mu\mu}$ [GeV]", **({} if generated else {"text": "Open Data", "com": None})}
+
+
 def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Figure, str]]:
     """The plots of a search: name -> (figure, caption)."""
     from bumphunt.report import plots
@@ -157,6 +167,7 @@ def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Fi
                 w.window,
                 title=f"{w.window.label}",
                 selection_label=f"SB efficiency {point.efficiency:g}",
+                **_mass_axis(result),
             ),
             f"Mass spectrum in the best window {caption} (SB efficiency {point.efficiency:g}), the "
             f"{fit.shape.name} fit to the sidebands interpolated under the shaded SR, and the pulls.",

@@ -21,6 +21,7 @@ def test_default_selection_matches_the_leading_pairs_of_the_plain_reader(shared_
     np.testing.assert_allclose(np.sort(selected.mass), np.sort(plain.opposite_sign.mass))
     same = read_dimuon_candidates(path, DimuonSelection(sign="same", muon_pt_min=0.0, muon_eta_max=10.0))
     assert len(same) == len(plain.same_sign)
+    assert selected.provenance["generated"] is False  # real data: the report says "Open Data"
 
 
 def test_muon_cuts_apply_before_pairing(shared_data):
@@ -38,6 +39,7 @@ def test_muon_cuts_apply_before_pairing(shared_data):
 def test_isolation_tight_id_and_bounds_on_a_generated_file(generated_nanoaod):
     everything = read_dimuon_candidates(generated_nanoaod, features=["pt", "mu1_pfRelIso04_all"])
     assert everything.feature_names == ("pt", "mu1_pfRelIso04_all")
+    assert everything.provenance["generated"] is True
     isolated = read_dimuon_candidates(
         generated_nanoaod,
         DimuonSelection(tight_id=True, isolation=(IsolationCut(maximum=0.1, muons="both"),)),

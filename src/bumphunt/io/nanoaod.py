@@ -31,6 +31,7 @@ from bumphunt.errors import DataFormatError, MissingFileError
 from bumphunt.events import EventSet, NonFinitePolicy, concatenate
 from bumphunt.io._source import branch_names, iterate_root, open_root_tree
 from bumphunt.io.leptons import lepton_frame, lepton_table
+from bumphunt.io.nanoaod_writer import read_root_provenance
 
 __all__ = [
     "MUON_QUANTITIES",
@@ -445,6 +446,7 @@ def read_dimuon_candidates(
         "format": "nanoaod",
         "tree": tree,
         "n_entries": n_entries,
+        "generated": all("generated" in str(read_root_provenance(f).get("format", "")) for f in files),
         "dimuon_sign": selection.sign,
         "dimuon_selection": {
             "sign": selection.sign,
