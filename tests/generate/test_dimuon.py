@@ -186,7 +186,7 @@ def test_repeated_decays_agree_with_an_unrepeated_sample():
     assert len(np.unique(ak.to_numpy(siblings["Muon"]["pt"][:, 0]))) == len(siblings)
 
 
-def test_every_b_hadron_decays_once_per_repeat(bbbar_events):
+def test_bbbar_muons_come_from_heavy_flavour_decays(bbbar_events):
     # all stored muons of the (repeated) b bbar sample come from b or c hadrons with displaced vertices
     flavour = ak.to_numpy(ak.flatten(bbbar_events["Muon"]["genPartFlav"]))
     assert np.isin(flavour, [4, 5]).mean() > 0.9
