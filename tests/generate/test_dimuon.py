@@ -187,7 +187,7 @@ def test_repeated_decays_agree_with_an_unrepeated_sample():
 
 
 def test_bbbar_muons_come_from_heavy_flavour_decays(bbbar_events):
-    # all stored muons of the (repeated) b bbar sample come from b or c hadrons with displaced vertices
+    # the stored muons of the (repeated) b bbar sample come from b or c hadrons, not from elsewhere
     flavour = ak.to_numpy(ak.flatten(bbbar_events["Muon"]["genPartFlav"]))
     assert np.isin(flavour, [4, 5]).mean() > 0.9
 
