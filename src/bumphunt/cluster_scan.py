@@ -114,10 +114,10 @@ class ClusterScanPlan:
             raise ConfigError(
                 f"cluster scan: statistic {self.statistic!r} is not one of {', '.join(STATISTICS)}"
             )
-        for name in ("n_inits", "n_bootstraps", "n_signal_runs"):
+        for name, minimum in (("n_inits", 1), ("n_bootstraps", 0), ("n_signal_runs", 0)):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (1 if name == "n_inits" else 0):
-                raise ConfigError(f"cluster scan: {name} must be a non-negative integer, got {value!r}")
+            if not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"cluster scan: {name} must be an integer >= {minimum}, got {value!r}")
         if self.signal_fractions and self.signal is None:
             raise ConfigError("cluster scan: signal_fractions need a signal image store (signal)")
         if any(not 0 < f < 1 for f in self.signal_fractions):
