@@ -343,13 +343,17 @@ class _DecayRepeater:
                 raise ConfigError(f"PDG id {pid} is not a particle Pythia knows")
             pythia.particleData.mayDecay(pid, False)
 
+    def _is_candidate(self, particle: Any) -> bool:
+        """A final muon inside the acceptance above the loose pT threshold."""
+        return (
+            particle.idAbs() == 13
+            and particle.isFinal()
+            and particle.pT() > self.pt_min
+            and abs(particle.eta()) < self.eta_max
+        )
+
     def _muons(self, event: Any, start: int, stop: int) -> int:
-        n = 0
-        for i in range(start, stop):
-            q = event[i]
-            if q.idAbs() == 13 and q.isFinal() and q.pT() > self.pt_min and abs(q.eta()) < self.eta_max:
-                n += 1
-        return n
+        return sum(self._is_candidate(event[i]) for i in range(start, stop))
 
     def next(self, pythia: Any) -> list[dict[str, np.ndarray]] | None:
         """Generate one event; its repeats with ``min_muons`` muon candidates (``None`` if Pythia failed)."""
@@ -365,7 +369,7 @@ class _DecayRepeater:
             pid = q.idAbs()
             if pid in repeated and q.isFinal():
                 undecayed.append((i, q.status()))
-            elif pid == 13 and q.isFinal() and q.pT() > self.pt_min and abs(q.eta()) < self.eta_max:
+            elif self._is_candidate(q):
                 before += 1
         if before >= self.min_muons:
             # The muons outside the repeated decay chains pass by themselves (an Upsilon formed from a
