@@ -122,7 +122,11 @@ def main() -> None:
         f"in {time.perf_counter() - start:.0f} s"
     )
     result = write_cluster_scan_outputs(args.work / "runs", args.work)
-    print(f"\n{result['n_bootstraps']} bootstraps; Z capped at {result['z_max']:.2f} beyond their reach")
+    reach = result["z_reach"]
+    print(
+        f"\n{result['n_bootstraps']} bootstraps, {result['n_baseline_null']} fit resamplings; p-values from "
+        f"the tail fit beyond Z = {reach['cluster_scan']:.2f} (cluster scan), {reach['fit']:.2f} (fit)"
+    )
     print("| injected signal | S/B (all events) | runs | cluster scan Z | dijet fit Z |")
     print("| --- | --- | --- | --- | --- |")
     for point in result["points"]:
@@ -130,7 +134,8 @@ def main() -> None:
         fit_text = "-" if fit is None else f"{fit['median']:.2f} [{fit['low']:.2f}, {fit['high']:.2f}]"
         print(
             f"| {point['n_signal']} | {point['fraction']:g} | {point['runs']} | "
-            f"{cs['median']:.2f} [{cs['low']:.2f}, {cs['high']:.2f}] | {fit_text} |"
+            f"{cs['median']:.2f} [{cs['low']:.2f}, {cs['high']:.2f}] ({cs['extrapolated']} tail fit) | "
+            f"{fit_text} |"
         )
     print(json.dumps({"signal_for_3_sigma": result["signal_for_3_sigma"], "ratio": result["ratio"]}))
     print(f"peak memory of the workers: {peak_memory_gib():.2f} GiB")

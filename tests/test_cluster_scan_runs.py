@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from bumphunt.cluster_scan import (
     ClusterScanPlan,
@@ -53,6 +54,7 @@ def _plan(stores, **kwargs):
         signal_fractions=(0.05,),
         n_signal_runs=3,
         baseline_shape="dijet3",
+        n_baseline_resamplings=300,
         seed=5,
     )
     settings.update(kwargs)
@@ -73,8 +75,13 @@ def test_signal_runs_stand_out_of_the_null(stores, tmp_path):
     null = np.array(result["null_statistic"])
     signal = [r["statistic"] for r in records if r["kind"] == "signal"]
     assert min(signal) > null.max()
-    assert point["z_cluster_scan"]["median"] == pytest.approx(result["z_max"])
+    # 12 bootstraps leave 3 values above the tail threshold, too few to fit: the bound 1 / 12 holds
+    assert point["z_cluster_scan"]["limits"] == 3
+    assert point["z_cluster_scan"]["median"] == pytest.approx(scipy.stats.norm.isf(1 / 12))
     assert result["observed"]["z"] < 2.5
+    # the fit baseline: 12 bootstrap fits and 300 resamplings of the histogram
+    assert result["n_baseline_null"] == 312
+    assert point["z_fit"]["median"] > 0 and "observed_fit" in result
     # counts: both jets of every event inside the scan range, per initialisation
     observed = next(r for r in records if r["kind"] == "observed")
     assert np.asarray(observed["counts"][0]).sum() == 2 * np.count_nonzero(stores[0].mjj < 4600)
@@ -131,6 +138,7 @@ def test_command_line_runs_and_summarizes(stores, tmp_path, capsys):
     ]
     args += ["--bins", "3000:4600:8", "--clusters", "6", "--batch-size", "256", "--bootstraps", "5"]
     args += ["--fractions", "0.05", "--signal-runs", "2", "--baseline", "dijet3"]
+    args += ["--baseline-resamplings", "100"]
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert "5 background-only bootstraps" in printed and "observed" in printed

@@ -124,6 +124,13 @@ def images_command(
 @click.option("--fractions", default=None, help="Injected signal per background event, comma-separated.")
 @click.option("--signal-runs", type=int, default=20, show_default=True, help="Runs per signal fraction.")
 @click.option("--baseline", default="dijet4", show_default=True, help="Shape of the fit baseline.")
+@click.option(
+    "--baseline-resamplings",
+    type=int,
+    default=10_000,
+    show_default=True,
+    help="Resamplings of the mass histogram for the null of the fit baseline.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Master random seed.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True)
@@ -144,6 +151,7 @@ def run_command(
     fractions: str | None,
     signal_runs: int,
     baseline: str,
+    baseline_resamplings: int,
     seed: int,
     workers: int,
     executor: str,
@@ -169,6 +177,7 @@ def run_command(
         n_bootstraps=bootstraps,
         signal_fractions=_floats(fractions, "--fractions"),
         n_signal_runs=signal_runs,
+        n_baseline_resamplings=baseline_resamplings,
         seed=seed,
     )
     settings = {"kind": executor, "n_workers": workers}
@@ -203,6 +212,12 @@ def summary_command(directory: str) -> None:
     _summarize(Path(directory) / "runs", Path(directory))
 
 
+def _z_text(result: dict) -> str:
+    """``Z`` with ``>`` for a lower limit and ``(tail fit)`` when extrapolated beyond the null sample."""
+    text = (">" if result["is_limit"] else "") + f"{result['z']:.2f}"
+    return text + (" (tail fit)" if result["method"] != "empirical" else "")
+
+
 def _summarize(runs: Path, output: Path) -> None:
     from bumphunt.cluster_scan import write_cluster_scan_outputs
 
@@ -211,13 +226,15 @@ def _summarize(runs: Path, output: Path) -> None:
             f"cluster scan: {str(runs)!r} holds no finished run; run bumphunt cluster-scan run first"
         )
     summary = write_cluster_scan_outputs(runs, output)
-    table = Table(title=f"bumphunt cluster-scan: {summary['n_bootstraps']} background-only bootstraps")
+    table = Table(
+        title=f"bumphunt cluster-scan: {summary['n_bootstraps']} background-only bootstraps "
+        f"({summary['n_baseline_null']} resamplings for the fit)"
+    )
     for column in ("injected signal", "runs", "cluster scan Z: median [68 %]", "dijet fit Z: median [68 %]"):
         table.add_column(column, justify="right")
     if "observed" in summary:
-        observed = summary["observed"]
-        bound = ">" if observed["z_is_lower_limit"] else ""
-        table.add_row("observed", "1", f"{bound}{observed['z']:.2f}", "-")
+        observed, fit = summary["observed"], summary.get("observed_fit")
+        table.add_row("observed", "1", _z_text(observed), "-" if fit is None else _z_text(fit))
     for point in summary["points"]:
         cs, fit = point["z_cluster_scan"], point["z_fit"]
         table.add_row(

@@ -18,8 +18,14 @@ In each run, for each of ``n_inits`` k-means initialisations,
 bin give the statistic of :mod:`bumphunt.stats.cluster_scan`; the run's statistic is the mean over the
 initialisations (the paper's ensembling). On the same events the baseline bump hunt fits a dijet
 function to the mass histogram (:func:`bumphunt.stats.fit.fit_background`) and takes the largest pull,
-``max_b (n_b - f_b) / sqrt(f_b)``. Significances of both come from their
-null distributions (:func:`bumphunt.stats.cluster_scan.bootstrap_p_value`).
+``max_b (n_b - f_b) / sqrt(f_b)``.
+
+Significances of both come from their null distributions (:func:`bumphunt.stats.null_tail.null_p_value`:
+counted among the null values, and beyond their reach from a generalized Pareto fit to their tail). The
+null of cluster scanning is its bootstraps; the null of the fit baseline is the bootstraps' fits plus
+``n_baseline_resamplings`` cheap resamplings of the background's mass histogram made in the observed run
+(a bootstrap of the events draws the histogram from a multinomial distribution with the observed bin
+fractions, so the fit needs no k-means to get the same null).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
 from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError, FitError
@@ -39,8 +46,9 @@ from bumphunt.executors import ResultStore, RunSummary, Task, run_tasks
 from bumphunt.io.image_store import ImageStore, open_image_store
 from bumphunt.methods.cluster_scanning import JetKMeans, bootstrap_multiplicities, cluster_counts
 from bumphunt.seeding import seed_sequence, spawn_seeds
-from bumphunt.stats.cluster_scan import STATISTICS, bootstrap_p_value, cluster_scan_statistic
+from bumphunt.stats.cluster_scan import STATISTICS, cluster_scan_statistic
 from bumphunt.stats.fit import fit_background
+from bumphunt.stats.null_tail import NullPValue, null_p_value
 from bumphunt.stats.shapes import get_shape
 
 __all__ = [
@@ -84,6 +92,8 @@ class ClusterScanPlan:
         Injected signal events per background event, one contamination point each.
     n_signal_runs
         Runs per contamination point.
+    n_baseline_resamplings
+        Extra resamplings of the background mass histogram for the null of the fit baseline.
     seed
         Master seed; every run's seed derives from it.
     """
@@ -102,6 +112,7 @@ class ClusterScanPlan:
     n_bootstraps: int = 200
     signal_fractions: tuple[float, ...] = ()
     n_signal_runs: int = 20
+    n_baseline_resamplings: int = 10_000
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -114,7 +125,12 @@ class ClusterScanPlan:
             raise ConfigError(
                 f"cluster scan: statistic {self.statistic!r} is not one of {', '.join(STATISTICS)}"
             )
-        for name, minimum in (("n_inits", 1), ("n_bootstraps", 0), ("n_signal_runs", 0)):
+        for name, minimum in (
+            ("n_inits", 1),
+            ("n_bootstraps", 0),
+            ("n_signal_runs", 0),
+            ("n_baseline_resamplings", 0),
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < minimum:
                 raise ConfigError(f"cluster scan: {name} must be an integer >= {minimum}, got {value!r}")
@@ -191,6 +207,20 @@ def cluster_scan_tasks(plan: ClusterScanPlan) -> list[Task]:
 def _baseline(mjj: np.ndarray, weights: np.ndarray, edges: np.ndarray, shape: str) -> float:
     """Largest pull of the mass histogram over a dijet-function fit to all bins (nan if the fit fails)."""
     counts, _ = np.histogram(mjj, bins=edges, weights=weights)
+    return _largest_pull(counts, edges, shape)
+
+
+def _baseline_null(mjj: np.ndarray, edges: np.ndarray, shape: str, n: int, rng: np.random.Generator) -> list:
+    """The fit baseline on ``n`` bootstraps of the events ``mjj``, drawn as multinomial histograms."""
+    counts, _ = np.histogram(mjj, bins=edges)
+    outside = len(mjj) - counts.sum()
+    draws = rng.multinomial(len(mjj), np.append(counts, outside) / len(mjj), size=n)[:, :-1]
+    values = [_largest_pull(draw, edges, shape) for draw in draws]
+    return [v for v in values if math.isfinite(v)]
+
+
+def _largest_pull(counts: np.ndarray, edges: np.ndarray, shape: str) -> float:
+    """``max_b (n_b - f_b) / sqrt(f_b)`` over a fit of ``shape`` to all bins (nan if the fit fails)."""
     try:
         fit = fit_background(counts, edges, get_shape(shape, (edges[0], edges[-1])))
     except FitError:
@@ -238,7 +268,7 @@ def run_cluster_scan_task(task: Task) -> dict[str, Any]:
             cluster_scan_statistic(counts, threshold=plan.threshold, statistic=plan.statistic).value
         )  # type: ignore[arg-type]
         counts_per_init.append(counts.astype(np.int64).tolist())
-    return {
+    record = {
         "kind": kind,
         "fraction": task.params.get("fraction", 0.0),
         "n_signal": n_signal,
@@ -248,6 +278,11 @@ def run_cluster_scan_task(task: Task) -> dict[str, Any]:
         "baseline": _baseline(mjj, weights, edges, plan.baseline_shape),
         "counts": counts_per_init,
     }
+    if kind == "observed":
+        record["baseline_null"] = _baseline_null(
+            mjj, edges, plan.baseline_shape, plan.n_baseline_resamplings, rng
+        )
+    return record
 
 
 def run_cluster_scan(
@@ -287,41 +322,68 @@ def _crossing(x: np.ndarray, z: np.ndarray, level: float = 3.0) -> float | None:
     return float(x[i - 1] + (level - z[i - 1]) * (x[i] - x[i - 1]) / (z[i] - z[i - 1]))
 
 
+def _z_band(values: Sequence[NullPValue]) -> dict[str, Any]:
+    """Median and 68 % band of the significances, and how many came from the tail fit or are limits."""
+    band = _band([v.z for v in values])
+    band["extrapolated"] = sum(v.method != "empirical" for v in values)
+    band["limits"] = sum(v.is_limit for v in values)
+    return band
+
+
+def _reach(n_null: int, min_beyond: int = 10) -> float:
+    """Z beyond which fewer than ``min_beyond`` of ``n_null`` null values lie (the tail fit takes over)."""
+    return float(scipy.stats.norm.isf(min(min_beyond / n_null, 0.5)))
+
+
 def summarize_cluster_scan(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Significances of the observed run and of each contamination point, for cluster scanning and the
-    fit baseline, and the injected signal each needs for a median of 3 sigma."""
+    fit baseline, and the injected signal each needs for a median of 3 sigma.
+
+    Significances come from :func:`bumphunt.stats.null_tail.null_p_value`; ``z_reach`` gives, for each
+    method, the Z beyond which its p-values come from the generalized Pareto tail fit, and each band
+    counts its ``extrapolated`` runs.
+    """
     null = [r for r in records if r["kind"] == "null"]
     if not null:
         raise ConfigError("cluster scan: no background-only bootstrap finished; run the bootstraps first")
     null_cs = np.array([r["statistic"] for r in null])
-    null_fit = np.array([r["baseline"] for r in null])
+    observed = next((r for r in records if r["kind"] == "observed"), None)
+    null_fit = np.array(
+        [r["baseline"] for r in null] + ([] if observed is None else observed.get("baseline_null", [])),
+        dtype=np.float64,
+    )
     null_fit = null_fit[np.isfinite(null_fit)]
-    summary: dict[str, Any] = {"n_bootstraps": len(null), "null_statistic": null_cs.tolist()}
-    observed = [r for r in records if r["kind"] == "observed"]
-    if observed:
-        p, z, limit = bootstrap_p_value(observed[0]["statistic"], null_cs)
+    summary: dict[str, Any] = {
+        "n_bootstraps": len(null),
+        "n_baseline_null": len(null_fit),
+        "null_statistic": null_cs.tolist(),
+        "z_reach": {"cluster_scan": _reach(len(null_cs)), "fit": _reach(max(len(null_fit), 1))},
+    }
+    if observed is not None:
         summary["observed"] = {
-            "statistic": observed[0]["statistic"],
-            "p": p,
-            "z": z,
-            "z_is_lower_limit": limit,
+            "statistic": observed["statistic"],
+            **null_p_value(observed["statistic"], null_cs).to_dict(),
         }
+        if len(null_fit) and math.isfinite(observed["baseline"]):
+            summary["observed_fit"] = {
+                "statistic": observed["baseline"],
+                **null_p_value(observed["baseline"], null_fit).to_dict(),
+            }
     points = []
     for fraction in sorted({r["fraction"] for r in records if r["kind"] == "signal"}):
         runs = [r for r in records if r["kind"] == "signal" and r["fraction"] == fraction]
-        z_cs = [bootstrap_p_value(r["statistic"], null_cs)[1] for r in runs]
-        z_fit = [bootstrap_p_value(r["baseline"], null_fit)[1] for r in runs if np.isfinite(r["baseline"])]
+        z_cs = [null_p_value(r["statistic"], null_cs) for r in runs]
+        z_fit = [null_p_value(r["baseline"], null_fit) for r in runs if np.isfinite(r["baseline"])]
         points.append(
             {
                 "fraction": fraction,
                 "n_signal": runs[0]["n_signal"],
                 "runs": len(runs),
-                "z_cluster_scan": _band(z_cs),
-                "z_fit": _band(z_fit) if z_fit else None,
+                "z_cluster_scan": _z_band(z_cs),
+                "z_fit": _z_band(z_fit) if z_fit and len(null_fit) else None,
             }
         )
     summary["points"] = points
-    summary["z_max"] = float(bootstrap_p_value(np.inf, null_cs)[1])
     if points:
         n = np.array([p["n_signal"] for p in points], dtype=np.float64)
         need_cs = _crossing(n, np.array([p["z_cluster_scan"]["median"] for p in points]))
@@ -386,7 +448,9 @@ def write_cluster_scan_outputs(
     if summary["points"]:
         files["significance"] = out / "significance.png"
         significance_figure(
-            summary["points"], z_max=summary["z_max"], needed=summary["signal_for_3_sigma"]
+            summary["points"],
+            z_reach=summary["z_reach"]["cluster_scan"],
+            needed=summary["signal_for_3_sigma"],
         ).savefig(files["significance"])
     summary["settings"] = settings
     files["summary"] = out / "summary.json"

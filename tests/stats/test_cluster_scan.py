@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.stats
 
 from bumphunt.stats.cluster_scan import (
-    bootstrap_p_value,
     cluster_scan_statistic,
     label_clusters,
     robust_standardise,
@@ -58,17 +56,6 @@ def test_no_rich_cluster_gives_zero():
     result = cluster_scan_statistic(counts)
     assert result.value == 0.0 and not result.rich.any()
     assert not label_clusters(np.zeros((4, 3))).any()
-
-
-def test_bootstrap_p_value_counts_ties_half_and_caps_beyond_reach():
-    null = np.array([1.0, 2.0, 2.0, 3.0])
-    p, z, limit = bootstrap_p_value(2.0, null)
-    assert p == pytest.approx((3 + 1) / 8) and not limit
-    assert z == pytest.approx(scipy.stats.norm.isf(0.5))
-    p, z, limit = bootstrap_p_value(10.0, null)
-    assert p == pytest.approx(0.25) and limit
-    with pytest.raises(ValueError, match="empty"):
-        bootstrap_p_value(1.0, [])
 
 
 def test_bad_counts_are_refused():

@@ -93,11 +93,12 @@ def null_distribution_figure(
 def significance_figure(
     points: Sequence[Mapping[str, Any]],
     *,
-    z_max: float | None = None,
+    z_reach: float | None = None,
     needed: Mapping[str, Any] | None = None,
 ) -> Figure:
     """Median significance (68 % band) against the number of injected signal events, for cluster
-    scanning and the fit baseline; the horizontal line at 3 sigma and the cap of the bootstraps."""
+    scanning and the fit baseline; lines at 3 sigma and at the reach of the bootstraps (above it, the
+    p-values of cluster scanning come from the tail fit of :func:`bumphunt.stats.null_tail.null_p_value`)."""
     n = np.array([p["n_signal"] for p in points], dtype=np.float64)
     series = (("z_cluster_scan", "cluster scanning"), ("z_fit", "dijet-function fit"))
     with style_context():
@@ -118,8 +119,8 @@ def significance_figure(
                 text += f" (3$\\sigma$ at {needed[key.removeprefix('z_')]:.0f})"
             ax.plot(n[use], median, "o-", color=colour, lw=2, label=text)
         ax.axhline(3.0, color="0.3", ls="--", lw=1)
-        if z_max is not None:
-            ax.axhline(z_max, color="0.5", ls=":", lw=1, label="beyond the bootstraps' reach")
+        if z_reach is not None:
+            ax.axhline(z_reach, color="0.5", ls=":", lw=1, label="bootstraps' reach (tail fit above)")
         ax.set_xlabel("Injected signal events")
         ax.set_ylabel(r"Median significance [$\sigma$]")
         ax.set_ylim(0, None)

@@ -24,7 +24,8 @@ clusters) and the poor one ``P_b`` scaled to the rich total, ``E_b = P_b sum(R) 
   pull with the errors of both spectra.
 
 Bins with ``E_b = 0`` use an error of 1. With no rich cluster, ``T = 0``. Significances come from the
-distribution of ``T`` over background-only resamplings (:func:`bootstrap_p_value`).
+distribution of ``T`` over background-only resamplings
+(:func:`bumphunt.stats.null_tail.null_p_value`).
 """
 
 from __future__ import annotations
@@ -33,12 +34,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import scipy.stats
 
 __all__ = [
     "STATISTICS",
     "ClusterScanStatistic",
-    "bootstrap_p_value",
     "cluster_scan_statistic",
     "label_clusters",
     "robust_standardise",
@@ -136,25 +135,3 @@ def cluster_scan_statistic(
     else:
         value = float(np.mean((rich_spectrum - expected) ** 2 / (variance * (1.0 + ratio))))
     return ClusterScanStatistic(value, rich, rich_spectrum, expected)
-
-
-def bootstrap_p_value(observed: float, null: np.ndarray) -> tuple[float, float, bool]:
-    """p-value and significance of ``observed`` against background-only values ``null``.
-
-    ``p = (#{T >= t} + #{T > t}) / (2 N)`` (ties count half). Beyond the reach of the bootstraps (no
-    null value as large) ``p`` is bounded by ``1 / N``: then ``p = 1 / N`` is returned with the flag
-    ``True``, and ``Z = Phi^-1(1 - p)`` is a lower limit.
-
-    Returns
-    -------
-    p, z, is_limit
-    """
-    null = np.asarray(null, dtype=np.float64)
-    if null.size == 0:
-        raise ValueError("the null distribution is empty: run background-only bootstraps first")
-    n = null.size
-    p = (np.count_nonzero(null >= observed) + np.count_nonzero(null > observed)) / (2.0 * n)
-    is_limit = p == 0.0
-    if is_limit:
-        p = 1.0 / n
-    return float(p), float(scipy.stats.norm.isf(p)), bool(is_limit)
