@@ -49,7 +49,7 @@ def test_missing_feature_is_named(small_config, tmp_path):
         load_data(parse_config(config))
 
 
-@pytest.mark.parametrize("method", ["cathode", "cwola"])
+@pytest.mark.parametrize("method", ["cathode", "cwola", "cluster_scan"])
 def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, tmp_path, method):
     cfg = parse_config(small_config(tmp_path / "out", name=method))
     stages: set[str] = set()

@@ -301,14 +301,18 @@ class FlowConfig(_Model):
 class MethodConfig(_Model):
     """The anomaly detector."""
 
-    name: Literal["cathode", "cwola", "iad", "supervised"] = Field(
+    name: Literal["cathode", "cwola", "cluster_scan", "iad", "supervised"] = Field(
         default="cathode",
-        description="`cathode`: SR data vs flow samples; `cwola`: SR vs SB data; `iad`: SR data vs a "
-        "background-only sample (`data.background`); `supervised`: truth labels.",
+        description="`cathode`: SR data vs flow samples; `cwola`: SR vs SB data; `cluster_scan`: k-means "
+        "clusters of the window scored by their share of SR events (no `classifier`); `iad`: SR data vs "
+        "a background-only sample (`data.background`); `supervised`: truth labels.",
     )
     n_folds: int = Field(default=5, ge=2, description="Folds: every SR event is scored out of fold.")
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
+    n_clusters: int = Field(
+        default=50, ge=2, description="`cluster_scan`: k-means clusters of the events of each window."
+    )
     oversampling: PositiveFloat = Field(
         default=4.0, description="CATHODE flow samples per SR event, for each sideband group's classifier."
     )
@@ -747,7 +751,7 @@ windows:
   scan: {start: 2900, stop: 4500, sr_width: 400, step: 200}
 
 method:
-  name: cathode          # cathode | cwola | iad | supervised
+  name: cathode          # cathode | cwola | cluster_scan | iad | supervised
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
   flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_decay: 0.3}   # nsf | maf

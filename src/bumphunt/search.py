@@ -339,7 +339,14 @@ def build_detector(
 ) -> Detector:
     """The detector of the configuration, with its classifier (and flow for CATHODE); ``features`` (the
     names of the data's feature columns) place ``method.flow.asinh_features``."""
-    from bumphunt.methods import DETECTORS, Cathode, ConditionalFlow, HGBEnsemble, MLPEnsemble
+    from bumphunt.methods import (
+        DETECTORS,
+        Cathode,
+        ClusterScan,
+        ConditionalFlow,
+        HGBEnsemble,
+        MLPEnsemble,
+    )
 
     c = method.classifier
     if c.kind == "hgb":
@@ -369,6 +376,8 @@ def build_detector(
         return Cathode(
             classifier, flow=flow, oversampling=method.oversampling, flow_folds=method.flow_folds, **common
         )
+    if method.name == "cluster_scan":
+        return ClusterScan(n_clusters=method.n_clusters, **common)
     return DETECTORS[method.name](classifier, **common)
 
 

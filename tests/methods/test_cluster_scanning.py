@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from bumphunt.errors import ConfigError, NotFittedError
-from bumphunt.methods.cluster_scanning import JetKMeans, bootstrap_multiplicities, cluster_counts
+from bumphunt.methods.cluster_scanning import (
+    ClusterHistogramClassifier,
+    JetKMeans,
+    bootstrap_multiplicities,
+    cluster_counts,
+)
 
 
 def _images(
@@ -69,3 +74,32 @@ def test_bootstrap_multiplicities_resample_with_replacement():
     assert np.mean(counts == 0) == pytest.approx(np.exp(-1), abs=0.02)
     assert np.array_equal(counts, bootstrap_multiplicities(10_000, seed=3))
     assert not np.array_equal(counts, bootstrap_multiplicities(10_000, seed=4))
+
+
+def test_cluster_histogram_classifier_scores_clusters_by_their_share_of_class_one():
+    rng = np.random.default_rng(3)
+    # four blobs; one of them is mostly class 1
+    centres = np.array([[0, 0], [5, 0], [0, 5], [5, 5]], dtype=float)
+    kind = rng.integers(0, 4, 4000)
+    X = centres[kind] + rng.normal(0, 0.3, (4000, 2))
+    y = np.where(kind == 3, rng.uniform(size=4000) < 0.8, rng.uniform(size=4000) < 0.2).astype(int)
+    model = ClusterHistogramClassifier(n_clusters=4, prior=0.0, seed=1).fit(X, y)
+    p = model.predict_proba(centres)[:, 1]
+    assert p[3] == pytest.approx(np.mean(y[kind == 3]), abs=1e-9)
+    assert np.all(p[:3] < 0.3)
+    # shrinkage pulls a cluster towards the overall share
+    shrunk = ClusterHistogramClassifier(n_clusters=4, prior=1e6, seed=1).fit(X, y)
+    assert shrunk.predict_proba(centres)[:, 1] == pytest.approx(np.full(4, y.mean()), abs=1e-3)
+    # the same seed gives the same clusters
+    again = ClusterHistogramClassifier(n_clusters=4, prior=0.0, seed=1).fit(X, y)
+    np.testing.assert_array_equal(again.predict_cluster(X), model.predict_cluster(X))
+
+
+def test_cluster_histogram_classifier_names_bad_settings():
+    X, y = np.zeros((5, 2)), np.array([0, 1, 0, 1, 0])
+    with pytest.raises(ConfigError, match="n_clusters = 10 is larger than the 5 training events"):
+        ClusterHistogramClassifier(n_clusters=10).fit(X, y)
+    with pytest.raises(ConfigError, match="batch_size must be a positive integer"):
+        ClusterHistogramClassifier(batch_size=0).fit(X, y)
+    with pytest.raises(NotFittedError):
+        ClusterHistogramClassifier().predict_proba(X)

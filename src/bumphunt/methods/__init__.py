@@ -6,12 +6,22 @@
 * :mod:`~bumphunt.methods.kfold` -- k-fold training with out-of-fold scores
 * :mod:`~bumphunt.methods.flows` -- conditional normalizing flow ``p(x | m)`` (zuko)
 * :mod:`~bumphunt.methods.mass_density` -- density of the signal-region masses for sampling
-* :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, idealized AD, supervised reference
+* :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, cluster scan, idealized AD, supervised reference
+* :mod:`~bumphunt.methods.cluster_scanning` -- k-means on jet images and on event features
 """
 
 from bumphunt.methods.base import Detector
 from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
-from bumphunt.methods.detectors import DETECTORS, BackgroundCheck, Cathode, CWoLa, IdealizedAD, Supervised
+from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
+from bumphunt.methods.detectors import (
+    DETECTORS,
+    BackgroundCheck,
+    Cathode,
+    ClusterScan,
+    CWoLa,
+    IdealizedAD,
+    Supervised,
+)
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
@@ -23,6 +33,8 @@ __all__ = [
     "CWoLa",
     "Cathode",
     "Chain",
+    "ClusterHistogramClassifier",
+    "ClusterScan",
     "ConditionalFlow",
     "Detector",
     "HGBEnsemble",

@@ -10,6 +10,12 @@ test statistic.
 Bootstraps (background-only resamplings with replacement) weigh each event by its multiplicity
 (:func:`bootstrap_multiplicities`): k-means takes them as sample weights and the counts add them up,
 which is the same as training on and counting the resampled events.
+
+In a windowed search (``bumphunt run`` with ``method: cluster_scan``) the same idea works on any event
+features: :class:`ClusterHistogramClassifier` clusters the events of a mass window and scores each
+cluster by the share of signal-region events among its training events, so that a cut on the score keeps
+the clusters whose population rises in the signal region
+(:class:`~bumphunt.methods.detectors.ClusterScan`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.cluster import MiniBatchKMeans
 
 from bumphunt.errors import ConfigError, NotFittedError
+from bumphunt.methods._validation import as_matrix, binary_labels, event_weights
 from bumphunt.seeding import SeedLike, seed_sequence
 
-__all__ = ["JetKMeans", "bootstrap_multiplicities", "cluster_counts"]
+__all__ = ["ClusterHistogramClassifier", "JetKMeans", "bootstrap_multiplicities", "cluster_counts"]
 
 
 def bootstrap_multiplicities(n_events: int, seed: SeedLike) -> np.ndarray:
@@ -173,3 +182,104 @@ def cluster_counts(
         flat.ravel(), weights=np.repeat(weights[inside], labels.shape[1]), minlength=n_clusters * n_bins
     )
     return counts.reshape(n_clusters, n_bins)
+
+
+class ClusterHistogramClassifier(ClassifierMixin, BaseEstimator):
+    """A binary classifier that clusters the events and scores each cluster by its share of class 1.
+
+    The features are standardised (mean 0, variance 1 on the training events), scikit-learn's
+    ``MiniBatchKMeans`` splits them into ``n_clusters`` clusters, and an event's probability of class 1
+    is the weighted share of class-1 training events in its cluster, shrunk towards the overall share
+    ``pi`` by ``prior`` pseudo-events: ``p_c = (w1_c + prior * pi) / (w_c + prior)``. A cluster met by
+    no training event scores ``pi``.
+
+    Parameters
+    ----------
+    n_clusters
+        Clusters ``k``.
+    batch_size
+        Events per k-means mini-batch.
+    n_init
+        k-means++ initialisations; the one with the lowest inertia is kept.
+    prior
+        Pseudo-events of the shrinkage towards the overall share (weight units).
+    seed
+        Seed of the k-means.
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 50,
+        *,
+        batch_size: int = 2048,
+        n_init: int = 3,
+        prior: float = 10.0,
+        seed: SeedLike = 0,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.batch_size = batch_size
+        self.n_init = n_init
+        self.prior = prior
+        self.seed = seed
+
+    def fit(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, sample_weight: npt.ArrayLike | None = None
+    ) -> ClusterHistogramClassifier:
+        """Cluster the events ``X`` and count the classes ``y`` (0, 1) of each cluster; returns self.
+
+        Raises
+        ------
+        bumphunt.errors.ConfigError
+            If ``n_clusters`` is larger than the number of events, or a setting is out of range.
+        """
+        for name in ("n_clusters", "batch_size", "n_init"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"ClusterHistogramClassifier: {name} must be a positive integer, got {value!r}"
+                )
+        if not self.prior >= 0:
+            raise ConfigError(f"ClusterHistogramClassifier: prior must not be negative, got {self.prior!r}")
+        features = as_matrix(X)
+        labels = binary_labels(y, len(features))
+        weights = event_weights(sample_weight, len(features))
+        if self.n_clusters > len(features):
+            raise ConfigError(
+                f"ClusterHistogramClassifier: n_clusters = {self.n_clusters} is larger than the "
+                f"{len(features)} training events; lower n_clusters"
+            )
+        self.mean_ = features.mean(axis=0)
+        scale = features.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        rng = np.random.default_rng(seed_sequence(self.seed))
+        self.kmeans_ = MiniBatchKMeans(
+            n_clusters=self.n_clusters,
+            batch_size=self.batch_size,
+            n_init=self.n_init,
+            random_state=int(rng.integers(2**31 - 1)),
+        ).fit(self._standardised(features), sample_weight=weights)
+        cluster = self.kmeans_.labels_
+        total = np.bincount(cluster, weights=weights, minlength=self.n_clusters)
+        signal = np.bincount(cluster, weights=weights * labels, minlength=self.n_clusters)
+        self.share_ = float(signal.sum() / total.sum())
+        self.cluster_probability_ = (signal + self.prior * self.share_) / np.maximum(
+            total + self.prior, np.finfo(float).tiny
+        )
+        self.cluster_probability_[total + self.prior == 0] = self.share_
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _standardised(self, features: np.ndarray) -> np.ndarray:
+        return (features - self.mean_) / self.scale_
+
+    def predict_cluster(self, X: npt.ArrayLike) -> np.ndarray:
+        """Cluster of each event of ``X``."""
+        if not hasattr(self, "kmeans_"):
+            raise NotFittedError("ClusterHistogramClassifier is not fitted; call fit() first")
+        return self.kmeans_.predict(self._standardised(as_matrix(X)))
+
+    def predict_proba(self, X: npt.ArrayLike) -> np.ndarray:
+        """``(n, 2)``: probabilities of class 0 and 1 (the share of class 1 in each event's cluster)."""
+        clusters = self.predict_cluster(X)
+        p = self.cluster_probability_[clusters]
+        return np.column_stack([1.0 - p, p])

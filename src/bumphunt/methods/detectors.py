@@ -11,9 +11,11 @@ the SR background, and scores every SR event with the classifier of the fold tha
                           upper bound of weak supervision)
 :class:`Supervised`       SR signal vs SR background by truth labels (simulation only: the upper
                           bound of everything)
+:class:`ClusterScan`      CWoLa with a k-means histogram as classifier: clusters whose share rises
+                          in the SR (cluster scanning, arXiv:2402.17714, in one window)
 ========================  ====================================================================
 
-All four use the same classifier (default :class:`~bumphunt.methods.classifiers.HGBEnsemble`), the
+All use the same classifier (default :class:`~bumphunt.methods.classifiers.HGBEnsemble`), the
 same features, and with the same ``seed`` the same folds of the SR events and the same classifier
 seeds, so their scores compare. After :meth:`fit`:
 
@@ -26,7 +28,7 @@ seeds, so their scores compare. After :meth:`fit`:
 * :meth:`score`: the average of the fold classifiers, for events not used in training.
 
 Every random choice derives from ``seed``: it replaces the seeds of the classifier and flow given.
-All four implement :class:`~bumphunt.methods.base.Detector`; :data:`DETECTORS` names them as a search
+All implement :class:`~bumphunt.methods.base.Detector`; :data:`DETECTORS` names them as a search
 configuration does.
 """
 
@@ -44,13 +46,22 @@ from sklearn.base import BaseEstimator, clone
 from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, NotFittedError
 from bumphunt.events import EventSet, Window
 from bumphunt.methods._progress import ProgressCallback
+from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.seeding import SeedLike, child_seeds
 from bumphunt.stats.metrics import auc
 
-__all__ = ["DETECTORS", "BackgroundCheck", "CWoLa", "Cathode", "IdealizedAD", "Supervised"]
+__all__ = [
+    "DETECTORS",
+    "BackgroundCheck",
+    "CWoLa",
+    "Cathode",
+    "ClusterScan",
+    "IdealizedAD",
+    "Supervised",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +137,10 @@ class _Detector(BaseEstimator):
     def _seeds(self) -> list[int]:
         return child_seeds(self.seed, 9)
 
+    def _classifier(self) -> Any:
+        """The classifier each fold clones (None: the default of :class:`KFoldClassifier`)."""
+        return self.classifier
+
     def _feature_names(self, events: EventSet) -> tuple[str, ...]:
         names = tuple(events.feature_names if self.features is None else self.features)
         if not names:
@@ -161,7 +176,7 @@ class _Detector(BaseEstimator):
                 ]
             )
         model = KFoldClassifier(
-            self.classifier, seed=classifier_seed, progress=self.progress if progress is None else progress
+            self._classifier(), seed=classifier_seed, progress=self.progress if progress is None else progress
         )
         model.fit(
             np.concatenate([sr.with_features(names).features, reference]),
@@ -290,6 +305,47 @@ class CWoLa(_Detector):
     def _sideband_scores(self, sidebands: EventSet) -> np.ndarray:
         """The sideband events trained as class 0: their out-of-fold scores."""
         return self.reference_scores_
+
+
+class ClusterScan(CWoLa):
+    """Cluster scanning in a mass window: clusters whose population rises in the signal region.
+
+    The events of the window (SR and sidebands) are clustered with k-means on their features, and each
+    event scores the share of SR events among the training events of its cluster
+    (:class:`~bumphunt.methods.cluster_scanning.ClusterHistogramClassifier`), with k-fold cross-fitting
+    as in :class:`CWoLa`: both the clusters and their shares come from folds that did not see the event.
+    A cut on the score keeps the clusters that a resonance fills in the SR, the window-by-window form
+    of cluster scanning (arXiv:2402.17714), whose whole-spectrum form with bootstraps of jet images is
+    :mod:`bumphunt.cluster_scan`.
+
+    Parameters
+    ----------
+    classifier
+        The cluster model; default ``ClusterHistogramClassifier(n_clusters)``. Any binary classifier
+        works (then this is CWoLa).
+    n_clusters
+        Clusters of the default cluster model.
+    n_folds, features, seed, progress
+        As for :class:`CWoLa`.
+    """
+
+    def __init__(
+        self,
+        classifier: Any = None,
+        *,
+        n_clusters: int = 50,
+        n_folds: int = 5,
+        features: Sequence[str] | None = None,
+        seed: SeedLike = 0,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        super().__init__(classifier, n_folds=n_folds, features=features, seed=seed, progress=progress)
+        self.n_clusters = n_clusters
+
+    def _classifier(self) -> Any:
+        if self.classifier is None:
+            return ClusterHistogramClassifier(self.n_clusters)
+        return self.classifier
 
 
 class IdealizedAD(_Detector):
@@ -602,6 +658,7 @@ class Cathode(_Detector):
 #: The detectors by the name ``method.name`` of a search configuration gives them.
 DETECTORS: dict[str, type[_Detector]] = {
     "cathode": Cathode,
+    "cluster_scan": ClusterScan,
     "cwola": CWoLa,
     "iad": IdealizedAD,
     "supervised": Supervised,
