@@ -178,3 +178,48 @@ def test_images_command_refuses_a_features_file(generated_lhco, tmp_path, capsys
     assert main(["cluster-scan", "images", str(features), "-o", str(tmp_path / "store")]) == 2
     assert "constituents" in capsys.readouterr().err
     assert not (tmp_path / "store").exists()
+
+
+def test_a_killed_worker_loses_no_finished_bootstrap(stores, tmp_path):
+    import os
+    import signal
+    import threading
+    import time
+
+    # 12 initialisations per run make each bootstrap take long enough to be killed while it runs
+    plan = _plan(stores, n_bootstraps=3, signal_fractions=(), signal=None, n_inits=12)
+    runs = tmp_path / "runs"
+    outcome = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(
+            summary=run_cluster_scan(plan, runs, executor=ExecutorConfig(n_workers=2))
+        )
+    )
+    thread.start()
+    finished_before, killed = {}, None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        done = {p.name: p.stat().st_mtime_ns for p in runs.glob("*.json")} if runs.is_dir() else {}
+        markers = list(runs.glob(".*.running")) if runs.is_dir() else []
+        if done and markers:
+            try:
+                pid = int(markers[0].read_text())
+            except (OSError, ValueError):
+                continue
+            finished_before = done
+            os.kill(pid, signal.SIGKILL)
+            killed = markers[0].name
+        time.sleep(0.02)
+    thread.join(timeout=300)
+    assert killed is not None, "no bootstrap was running to be killed"
+    summary = outcome["summary"]
+    assert not summary.failed and summary.n_retried >= 1
+    # every run has its one result; the bootstraps finished before the kill were not run again
+    expected = sorted(f"{t.key}.json" for t in cluster_scan_tasks(plan))
+    assert sorted(p.name for p in runs.glob("*.json")) == expected
+    for name, mtime in finished_before.items():
+        assert (runs / name).stat().st_mtime_ns == mtime
+    # and the results are those of an undisturbed run
+    run_cluster_scan(plan, tmp_path / "clean", executor=ExecutorConfig(n_workers=1))
+    statistics = {r["kind"] + str(r["statistic"]) for r in read_cluster_scan(runs)}
+    assert statistics == {r["kind"] + str(r["statistic"]) for r in read_cluster_scan(tmp_path / "clean")}
