@@ -15,7 +15,8 @@ W' -> X Y signal). The script
 
 Usage:
   python benchmarks/cluster_scanning.py --background qcd_constituents.h5 --signal wprime_constituents.h5 \\
-      --work /tmp/cs [--bootstraps 200] [--signal-runs 20] [--fractions 0.002,0.004,...] [--timing]
+      --work /tmp/cs [--bootstraps 200] [--signal-runs 20] [--signal-events 300,600,...] [--inits 3]
+      [--epochs 3] [--timing]
 """
 
 from __future__ import annotations
@@ -76,9 +77,14 @@ def main() -> None:
     parser.add_argument("--bins", default="3000:4600:16")
     parser.add_argument("--bootstraps", type=int, default=200)
     parser.add_argument("--signal-runs", type=int, default=20)
-    parser.add_argument("--fractions", default="0.001,0.002,0.003,0.004,0.006,0.008")
+    parser.add_argument(
+        "--signal-events",
+        default="300,600,1000,1500,2200",
+        help="injected signal events per contamination point (fraction = events / background events)",
+    )
     parser.add_argument("--clusters", type=int, default=50)
     parser.add_argument("--inits", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timing", action="store_true")
     args = parser.parse_args()
@@ -98,8 +104,9 @@ def main() -> None:
         edges=edges,
         n_clusters=args.clusters,
         n_inits=args.inits,
+        n_epochs=args.epochs,
         n_bootstraps=args.bootstraps,
-        signal_fractions=tuple(float(f) for f in args.fractions.split(",")),
+        signal_fractions=tuple(int(n) / len(background) for n in args.signal_events.split(",")),
         n_signal_runs=args.signal_runs,
         seed=1,
     )
@@ -107,7 +114,7 @@ def main() -> None:
         task = cluster_scan_tasks(plan)[1]
         start = time.perf_counter()
         run_cluster_scan_task(task)
-        print(f"one bootstrap (clustering and scan) in this process: {time.perf_counter() - start:.1f} s")
+        print(f"one bootstrap (clustering and scan) on one core: {time.perf_counter() - start:.1f} s")
         for executor in (
             ExecutorConfig(n_workers=1),
             ExecutorConfig(n_workers=2),

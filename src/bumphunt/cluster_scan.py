@@ -230,7 +230,14 @@ def _largest_pull(counts: np.ndarray, edges: np.ndarray, shape: str) -> float:
 
 
 def run_cluster_scan_task(task: Task) -> dict[str, Any]:
-    """One run (see the module documentation); the executors call it in worker processes."""
+    """One run (see the module documentation) on one core; the executors call it in worker processes."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # OpenMP/BLAS of k-means: the executor runs one task per core
+        return _cluster_scan_run(task)
+
+
+def _cluster_scan_run(task: Task) -> dict[str, Any]:
     plan = ClusterScanPlan(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in task.params["plan"].items()}
     )

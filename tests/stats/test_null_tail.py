@@ -55,6 +55,11 @@ def test_a_bounded_null_never_gives_an_infinite_significance():
     assert result.p > 0 and np.isfinite(result.z) and result.z <= 8.0
 
 
+def test_below_every_null_value_the_significance_is_the_negative_cap():
+    result = null_p_value(-1.0, [1.0, 2.0, 3.0])
+    assert result.p == 1.0 and result.z == -8.0
+
+
 def test_far_beyond_the_cap_is_a_lower_limit():
     null = np.random.default_rng(4).normal(size=300)
     result = null_p_value(1e3, null)

@@ -151,7 +151,7 @@ def null_p_value(
 def _result(
     p: float, method: str, n: int, gof: float | None, z_cap: float, *, limit: bool = False
 ) -> NullPValue:
-    z = float(stats.norm.isf(p)) if p > 0 else math.inf
+    z = max(float(stats.norm.isf(p)), -z_cap) if p > 0 else math.inf  # p = 1: Z = -z_cap, not -inf
     if z > z_cap:
         z, p, limit = z_cap, float(stats.norm.sf(z_cap)), True
     return NullPValue(p=float(p), z=z, method=method, is_limit=limit, n_null=n, tail_gof_p=gof)
