@@ -15,6 +15,8 @@ Masses and widths are in GeV throughout.
 * :mod:`~bumphunt.stats.look_elsewhere` -- global significance of a scan from background-only toys
 * :mod:`~bumphunt.stats.calibration` -- uniformity of local p-values on background-only toys
 * :mod:`~bumphunt.stats.metrics` -- ROC, AUC, significance improvement (SIC), background rejection
+* :mod:`~bumphunt.stats.ordering` -- average decision ordering (ADO) of two scores
+* :mod:`~bumphunt.stats.null_tail` -- p-values against a sampled null, with a tail fit beyond its reach
 """
 
 from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
