@@ -8,6 +8,7 @@
 * :mod:`~bumphunt.methods.mass_density` -- density of the signal-region masses for sampling
 * :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, cluster scan, idealized AD, supervised reference
 * :mod:`~bumphunt.methods.cluster_scanning` -- k-means on jet images and on event features
+* :mod:`~bumphunt.methods.autoencoder` -- convolutional autoencoder on jet images
 * :mod:`~bumphunt.methods.mimickers` -- high-level and paired networks that mimic an anomaly score
 """
 
