@@ -10,6 +10,7 @@
 * :mod:`~bumphunt.methods.cluster_scanning` -- k-means on jet images and on event features
 * :mod:`~bumphunt.methods.autoencoder` -- convolutional autoencoder on jet images
 * :mod:`~bumphunt.methods.mimickers` -- high-level and paired networks that mimic an anomaly score
+* :mod:`~bumphunt.methods.observable_selection` -- greedy ADO-guided choice of the mimickers' observables
 """
 
 from bumphunt.methods.base import Detector

@@ -1,0 +1,57 @@
+"""Greedy, ADO-guided choice of the observables a mimicker needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bumphunt.errors import ConfigError
+from bumphunt.methods.mimickers import HighLevelNetwork, PairedNetwork
+from bumphunt.methods.observable_selection import select_observables
+
+SETTINGS = {"max_epochs": 30, "patience": 4, "device": "cpu", "hidden_layers": (32, 32)}
+
+
+def _table(seed: int, n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Ten observables; the score depends on 'b' and 'c' (and the start observable 'a') only."""
+    rng = np.random.default_rng(seed)
+    table = {name: rng.normal(size=n) for name in "abcdefghij"}
+    score = np.exp(0.5 * table["a"] + table["b"] ** 2 - 0.8 * table["c"])
+    return table, score
+
+
+@pytest.mark.parametrize("kind", [HighLevelNetwork, PairedNetwork])
+def test_the_selection_adds_the_observables_the_score_depends_on_first(kind):
+    table, score = _table(0, 3000)
+    held_out = _table(1, 1500)
+    steps = []
+    selection, model = select_observables(
+        table,
+        score,
+        kind(seed=2, **SETTINGS),
+        start=("a",),
+        n_steps=3,
+        validation=held_out,
+        progress=steps.append,
+    )
+    assert [s.added for s in selection.steps] == [None, *[s.added for s in selection.steps[1:]]]
+    assert set(selection.chosen[1:3]) == {"b", "c"}
+    assert len(steps) == len(selection.steps) == 4
+    # the ordering improves as they are added and is nearly the score's once both are in
+    ados = [s.validation_ado for s in selection.steps]
+    assert ados[0] < 0.8 < 0.93 < ados[2]
+    assert selection.steps[1].guide_ado > 0.5
+    assert model.score(np.column_stack([held_out[0][n] for n in selection.chosen])).shape == (1500,)
+    assert selection.to_dict()["steps"][0]["added"] is None
+
+
+def test_the_selection_stops_at_the_target_ado_and_names_bad_observables():
+    table, score = _table(3, 1500)
+    selection, _ = select_observables(
+        table, score, HighLevelNetwork(seed=1, **SETTINGS), start=("a", "b", "c"), n_steps=5, target_ado=0.9
+    )
+    assert len(selection.steps) == 1 and selection.steps[0].train_ado > 0.9
+    with pytest.raises(ConfigError, match=r"observable\(s\) \['nope'\] are not among"):
+        select_observables(table, score, HighLevelNetwork(**SETTINGS), start=("nope",))
+    with pytest.raises(ConfigError, match="n_steps"):
+        select_observables(table, score, HighLevelNetwork(**SETTINGS), start=("a",), n_steps=-1)
