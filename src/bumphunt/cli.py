@@ -214,6 +214,76 @@ def generate_dijet(
     )
 
 
+@generate.command("jets")
+@click.option(
+    "--process",
+    "process",
+    default="qcd",
+    show_default=True,
+    help="'qcd' (quark and gluon jets, label 0), 'top' (Z' -> t tbar), 'w' (W' -> W(qq) Z(nu nu)) or "
+    "'scalar' (W' -> H(-> h h -> 4b) W(e nu)); signals label 1.",
+)
+@click.option(
+    "-n", "--jets", "n_jets", type=int, required=True, help="Number of jets that pass the selection."
+)
+@click.option(
+    "-o", "--output", required=True, help="Jets file (.h5): the LHCO constituents layout, one jet per row."
+)
+@_executor_options
+@click.option("--chunk-size", type=int, default=1000, show_default=True, help="Jets per chunk.")
+@click.option("--pt-min", type=float, default=550.0, show_default=True, help="Lowest leading-jet pT (GeV).")
+@click.option("--pt-max", type=float, default=650.0, show_default=True, help="Highest leading-jet pT (GeV).")
+@click.option("--jet-eta-max", type=float, default=2.0, show_default=True, help="Largest leading-jet |eta|.")
+@click.option("--radius", type=float, default=1.0, show_default=True, help="Anti-kT radius R.")
+@click.option(
+    "--mass",
+    type=float,
+    default=None,
+    help="Mass of the signal's heavy resonance (GeV) [default: bumphunt.generate.cards.JET_RESONANCE_MASS].",
+)
+def generate_jets_command(
+    process: str,
+    n_jets: int,
+    output: str,
+    seed: int,
+    workers: int,
+    executor: str,
+    address: str | None,
+    chunk_size: int,
+    pt_min: float,
+    pt_max: float,
+    jet_eta_max: float,
+    radius: float,
+    mass: float | None,
+) -> None:
+    """Jet samples for substructure studies: the leading jet of each event with pT in a window (pp at
+    13 TeV, Pythia 8 and FastJet), its constituents kept.
+
+    Chunks run on local processes or a Dask cluster; a rerun of an interrupted command resumes.
+    """
+    from bumphunt.generate import JET_PROCESSES, JetPlan, JetSelection, generate_jets
+
+    if process not in JET_PROCESSES:
+        raise ConfigError(f"unknown process {process!r}; choose one of {', '.join(sorted(JET_PROCESSES))}")
+    if process == "qcd":
+        if mass is not None:
+            raise ConfigError("--mass applies to the signal processes only")
+        card = JET_PROCESSES["qcd"]()
+    else:
+        card = JET_PROCESSES[process]() if mass is None else JET_PROCESSES[process](mass)
+    selection = JetSelection(pt_min=pt_min, pt_max=pt_max, jet_eta_max=jet_eta_max, radius=radius)
+    plan = JetPlan(card, n_events=n_jets, seed=seed, chunk_size=chunk_size, selection=selection)
+    _run_generation(
+        f"jets --process {card.name}",
+        card.name,
+        n_jets,
+        lambda **kw: generate_jets(plan, output, **kw),
+        executor,
+        workers,
+        address,
+    )
+
+
 def _run_generation(
     title: str,
     name: str,

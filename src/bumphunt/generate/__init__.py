@@ -1,5 +1,5 @@
-"""Event generation with Pythia 8 and FastJet: dijets in the LHC Olympics R&D formats, dimuons in CMS
-NanoAOD format.
+"""Event generation with Pythia 8 and FastJet: dijets in the LHC Olympics R&D formats, jet samples (the
+leading jet in a pT window) in the LHCO constituents layout, dimuons in CMS NanoAOD format.
 
 Example
 -------
@@ -11,28 +11,35 @@ Example
 from bumphunt.generate.cards import (
     DEFAULT_PTHAT_MIN,
     DIMUON_PROCESSES,
+    JET_PROCESSES,
     PROCESSES,
     ProcessCard,
     qcd_dijet,
     wprime_to_xy,
 )
 from bumphunt.generate.dimuon import DimuonPlan, generate_dimuon
+from bumphunt.generate.jet_loop import JetSelection, generate_jet_chunk
 from bumphunt.generate.pythia_loop import ChunkResult, DijetSelection, generate_chunk, make_pythia
-from bumphunt.generate.run import GenerationPlan, GenerationSummary, generate
+from bumphunt.generate.run import GenerationPlan, GenerationSummary, JetPlan, generate, generate_jets
 
 __all__ = [
     "DEFAULT_PTHAT_MIN",
     "DIMUON_PROCESSES",
+    "JET_PROCESSES",
     "PROCESSES",
     "ChunkResult",
     "DijetSelection",
     "DimuonPlan",
     "GenerationPlan",
     "GenerationSummary",
+    "JetPlan",
+    "JetSelection",
     "ProcessCard",
     "generate",
     "generate_chunk",
     "generate_dimuon",
+    "generate_jet_chunk",
+    "generate_jets",
     "make_pythia",
     "qcd_dijet",
     "wprime_to_xy",

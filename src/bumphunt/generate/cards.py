@@ -18,6 +18,9 @@ __all__ = [
     "DEFAULT_PTHAT_MIN",
     "DIMUON_PROCESSES",
     "DIMUON_PTHAT_MIN",
+    "JET_PROCESSES",
+    "JET_PTHAT_RANGE",
+    "JET_RESONANCE_MASS",
     "PROCESSES",
     "UPSILONS",
     "ProcessCard",
@@ -25,8 +28,12 @@ __all__ = [
     "ccbar",
     "drell_yan",
     "qcd_dijet",
+    "qcd_jets",
     "upsilon",
+    "wprime_to_scalars",
+    "wprime_to_wz",
     "wprime_to_xy",
+    "zprime_to_tops",
 ]
 
 #: Settings common to every process: pp at a centre-of-mass energy of 13 TeV.
@@ -214,3 +221,92 @@ def upsilon(pthat_min: float = DIMUON_PTHAT_MIN, decay_repeats: int = 10) -> Pro
 
 #: Dimuon card factories by command-line name.
 DIMUON_PROCESSES = {"bbbar": bbbar, "ccbar": ccbar, "drell-yan": drell_yan, "upsilon": upsilon}
+
+
+#: Default pTHat window of the QCD jet card (GeV): a leading jet of 550-650 GeV rarely comes from a
+#: softer scattering, and harder ones rarely give one (the jet would have lost > 15 % of its pT).
+JET_PTHAT_RANGE = (400.0, 1000.0)
+#: Default mass of the heavy resonances of the jet signal cards (GeV): decay products near 600 GeV pT.
+JET_RESONANCE_MASS = 1200.0
+
+_HADRONIC_W = ("24:onMode = off", "24:onIfAny = 1 2 3 4 5")
+_INVISIBLE_Z = ("23:onMode = off", "23:onIfAny = 12 14 16")
+
+
+def qcd_jets(pthat_min: float = JET_PTHAT_RANGE[0], pthat_max: float = JET_PTHAT_RANGE[1]) -> ProcessCard:
+    """QCD 2 -> 2 scattering (``HardQCD:all``) with ``pthat_min`` < pTHat < ``pthat_max`` (GeV): the
+    quark and gluon jets of the jet-substructure samples."""
+    low, high = _check_pthat(pthat_min), _check_pthat(pthat_max)
+    if not low < high:
+        raise ConfigError(f"need pthat_min < pthat_max (GeV), got {low!r} and {high!r}")
+    return ProcessCard(
+        name="qcd",
+        settings=("HardQCD:all = on", f"PhaseSpace:pTHatMin = {low!r}", f"PhaseSpace:pTHatMax = {high!r}"),
+        label=0,
+    )
+
+
+def _check_mass(name: str, value: float) -> float:
+    if not value > 0:
+        raise ConfigError(f"{name} must be a positive mass in GeV, got {value!r}")
+    return float(value)
+
+
+def _zprime(mass: float, channel: str) -> tuple[str, ...]:
+    """A Z' (id 32, ``NewGaugeBoson:ffbar2gmZZprime`` with the Z' alone) decaying only to ``channel``."""
+    return (
+        "NewGaugeBoson:ffbar2gmZZprime = on",
+        "Zprime:gmZmode = 3",
+        *_narrow_resonance(32, _check_mass("m_zprime", mass), 0.01),
+        f"32:oneChannel = 1 1.0 100 {channel}",
+    )
+
+
+def zprime_to_tops(m_zprime: float = JET_RESONANCE_MASS) -> ProcessCard:
+    """Z' -> t tbar with hadronic W decays: boosted top jets (three prongs, mass near 173 GeV)."""
+    return ProcessCard(name="top", settings=(*_zprime(m_zprime, "6 -6"), *_HADRONIC_W), label=1)
+
+
+def wprime_to_wz(m_wprime: float = JET_RESONANCE_MASS) -> ProcessCard:
+    """W' -> W Z with W -> q qbar' and Z -> nu nu: one boosted W jet (two prongs, mass near 80 GeV)
+    recoiling against missing momentum."""
+    settings = (
+        "NewGaugeBoson:ffbar2Wprime = on",
+        *_narrow_resonance(34, _check_mass("m_wprime", m_wprime), 0.01),
+        "34:oneChannel = 1 1.0 100 24 23",
+        *_HADRONIC_W,
+        *_INVISIBLE_Z,
+    )
+    return ProcessCard(name="w", settings=settings, label=1)
+
+
+def wprime_to_scalars(
+    m_wprime: float = JET_RESONANCE_MASS, m_heavy: float = 174.0, m_light: float = 80.0
+) -> ProcessCard:
+    """W' -> H W with a scalar H (id 35, mass ``m_heavy``) -> h h (id 25, mass ``m_light``), h -> b bbar,
+    and W -> e nu: one boosted four-prong jet (GeV; the heavy-scalar signal of arXiv:2203.01343).
+
+    Pythia's Z' takes only fermion-pair decays, so the scalar comes with a W, whose decay to an electron
+    and a neutrino leaves the scalar the leading jet in nearly every event (the electron becomes the
+    leading "jet" only when it carries nearly all of the W's momentum).
+    """
+    heavy, light = _check_mass("m_heavy", m_heavy), _check_mass("m_light", m_light)
+    if 2 * light >= heavy:
+        raise ConfigError(f"need 2 m_light < m_heavy for H -> h h, got m_light={light!r}, m_heavy={heavy!r}")
+    settings = (
+        "NewGaugeBoson:ffbar2Wprime = on",
+        *_narrow_resonance(34, _check_mass("m_wprime", m_wprime), 0.01),
+        "34:oneChannel = 1 1.0 100 35 24",
+        *_narrow_resonance(35, heavy, 0.001),
+        "35:oneChannel = 1 1.0 100 25 25",
+        f"25:m0 = {light!r}",
+        "25:onMode = off",
+        "25:onIfMatch = 5 -5",
+        "24:onMode = off",
+        "24:onIfAny = 11",
+    )
+    return ProcessCard(name="scalar", settings=settings, label=1)
+
+
+#: Jet-sample card factories by command-line name.
+JET_PROCESSES = {"qcd": qcd_jets, "top": zprime_to_tops, "w": wprime_to_wz, "scalar": wprime_to_scalars}

@@ -33,8 +33,10 @@ __all__ = [
     "generate_chunk",
     "make_pythia",
     "next_batch_size",
+    "pad_constituents",
     "pythia_settings",
     "pythia_version",
+    "visible_particles",
 ]
 
 
@@ -168,10 +170,9 @@ class Visibility:
         return np.fromiter(self._invisible, dtype=np.int64, count=len(self._invisible))
 
 
-def _select(
-    batch: ak.Array, visibility: Visibility, selection: DijetSelection, want_constituents: bool
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Selection and features of one batch: (features, constituents or None, index of passed events)."""
+def visible_particles(batch: ak.Array, visibility: Visibility, eta_max: float) -> ak.Array:
+    """The final-state visible particles with ``|eta| < eta_max`` of a ``nextBatch`` batch, as
+    ``events * var * {pt, eta, phi}`` (massless; GeV, -, rad)."""
     prt = batch["prt"]
     counts = ak.to_numpy(ak.num(prt, axis=1))
     flat = ak.flatten(prt)
@@ -185,12 +186,19 @@ def _select(
         (ak.to_numpy(flat["status"]) > 0)
         & ~np.isin(np.abs(ids), visibility.invisible_ids(ids))
         & (pt > 0)
-        & (np.abs(eta) < selection.eta_max)
+        & (np.abs(eta) < eta_max)
     )
-    particles = ak.unflatten(
+    return ak.unflatten(
         ak.zip({"pt": pt[keep], "eta": eta[keep], "phi": np.arctan2(py, px)[keep]}),
         np.bincount(np.repeat(np.arange(len(counts)), counts)[keep], minlength=len(counts)),
     )
+
+
+def _select(
+    batch: ak.Array, visibility: Visibility, selection: DijetSelection, want_constituents: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Selection and features of one batch: (features, constituents or None, index of passed events)."""
+    particles = visible_particles(batch, visibility, selection.eta_max)
     rows, selected = lhco_jet_rows(
         particles,
         radius=selection.jet_radius,
@@ -199,7 +207,7 @@ def _select(
     )
     padded = None
     if want_constituents:
-        padded = _pad_constituents(particles[selected], selection.max_constituents)
+        padded = pad_constituents(particles[selected], selection.max_constituents)
     return rows, padded, np.flatnonzero(selected)
 
 
@@ -214,7 +222,7 @@ def next_batch_size(n_wanted: int, n_generated: int, n_passed: int, previous: in
     return min(previous, max(n_wanted, 10))
 
 
-def _pad_constituents(particles: ak.Array, size: int) -> np.ndarray:
+def pad_constituents(particles: ak.Array, size: int) -> np.ndarray:
     """The ``size`` highest-pT particles of each event as ``(n, size, 3)`` (pT, eta, phi), zero padded."""
     order = ak.argsort(particles["pt"], axis=1, ascending=False, stable=True)
     leading = particles[order][:, :size]

@@ -34,12 +34,22 @@ from bumphunt.config import ExecutorConfig
 from bumphunt.errors import BumphuntError, ConfigError
 from bumphunt.executors import ResultStore, Task, run_tasks
 from bumphunt.generate.cards import ProcessCard
+from bumphunt.generate.jet_loop import JetSelection, generate_jet_chunk
 from bumphunt.generate.pythia_loop import DijetSelection, generate_chunk, pythia_settings, pythia_version
 from bumphunt.io.lhco import constituents_frame, features_frame
 from bumphunt.io.table_writer import check_table_path, write_table
 from bumphunt.seeding import pythia_seeds
 
-__all__ = ["ChunkedPlan", "GenerationPlan", "GenerationSummary", "generate", "run_chunks", "sigma_pb"]
+__all__ = [
+    "ChunkedPlan",
+    "GenerationPlan",
+    "GenerationSummary",
+    "JetPlan",
+    "generate",
+    "generate_jets",
+    "run_chunks",
+    "sigma_pb",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +117,14 @@ class GenerationPlan(ChunkedPlan):
 
     selection: DijetSelection = field(default_factory=DijetSelection)
     constituents: bool = False
+
+
+@dataclass(frozen=True)
+class JetPlan(ChunkedPlan):
+    """A jet-sample plan: the leading jet of each event in a pT window (the fields of
+    :class:`ChunkedPlan` and ``selection``, a :class:`~bumphunt.generate.jet_loop.JetSelection`)."""
+
+    selection: JetSelection = field(default_factory=JetSelection)
 
 
 @dataclass
@@ -212,22 +230,29 @@ def _iter_chunks(work_dir: Path, n_chunks: int, key: str) -> Iterator[np.ndarray
             yield chunk[key]
 
 
-def _provenance(plan: GenerationPlan, work_dir: Path, command: str | None) -> dict[str, Any]:
+def _provenance(
+    plan: GenerationPlan | JetPlan,
+    work_dir: Path,
+    command: str | None,
+    *,
+    layout: str = "LHC Olympics 2020 R&D",
+    jets: str = "FastJet anti-kT on massless visible final-state particles; tau_N: exclusive-kT axes, "
+    "beta = 1, unnormalized (GeV)",
+) -> dict[str, Any]:
     counts = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "counts")))
     sigmas = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb")))
     n_generated, n_passed = (int(c) for c in counts.sum(axis=0))
     sigma, sigma_err = sigma_pb(counts[:, 0], sigmas[:, 0], sigmas[:, 1])
     efficiency = n_passed / n_generated
     return {
-        "format": "LHC Olympics 2020 R&D",
+        "format": layout,
         "bumphunt_version": __version__,
         "generator": f"Pythia {pythia_version()}",
         "process": plan.card.name,
         "label": plan.card.label,
         "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
         "selection": asdict(plan.selection),
-        "jets": "FastJet anti-kT on massless visible final-state particles; tau_N: exclusive-kT axes, "
-        "beta = 1, unnormalized (GeV)",
+        "jets": jets,
         "seed": plan.seed,
         "chunk_size": plan.chunk_size,
         "chunk_seeds": plan.chunk_seeds,
@@ -393,4 +418,54 @@ def generate(
         provenance=provenance,
         wall_seconds=time.perf_counter() - start,
         chunks_reused=reused,
+    )
+
+
+def _run_jet_chunk(plan: JetPlan, chunks: Path, task: Task) -> dict[str, Any]:
+    """Generate the jets of ``task``'s chunk and save them atomically; return the chunk's counts."""
+    index, size = int(task.params["index"]), int(task.params["n_events"])
+    result = generate_jet_chunk(plan.card, size, task.seed, selection=plan.selection)
+    arrays = {
+        "constituents": result.constituents,
+        "counts": np.array([result.n_generated, result.n_passed]),
+        "sigma_mb": np.array([result.sigma_mb, result.sigma_err_mb]),
+    }
+    with atomic_path(_chunk_path(chunks, index)) as tmp, tmp.open("wb") as handle:
+        np.savez(handle, **arrays)
+    return {"n_selected": size, "n_generated": int(result.n_generated), "n_passed": int(result.n_passed)}
+
+
+def generate_jets(
+    plan: JetPlan,
+    output: str | os.PathLike[str],
+    *,
+    workers: int = 1,
+    executor: ExecutorConfig | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    command: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerationSummary:
+    """Generate the jets of ``plan`` into ``output``, one jet per row in the LHCO constituents layout
+    (``max_constituents`` particles x (pT, eta, phi), hardest first, zero padded, then the label), which
+    :func:`bumphunt.io.iter_lhco_constituents` streams back. Chunking, executors, resumption and the
+    other arguments as in :func:`generate`."""
+    path = check_table_path(output)
+    spec = _executor(workers, executor)
+    work = Path(work_dir) if work_dir is not None else path.with_name(path.name + ".parts")
+    start = time.perf_counter()
+    chunks, reused = run_chunks(plan, work, functools.partial(_run_jet_chunk, plan), spec, progress)
+    provenance = _provenance(
+        plan,
+        chunks,
+        command,
+        layout="jets in the LHC Olympics constituents layout (one jet per row)",
+        jets=f"the leading FastJet anti-kT jet of the massless visible final-state particles, "
+        f"{plan.selection.pt_min:g} <= pT <= {plan.selection.pt_max:g} GeV",
+    )
+    n_chunks = len(plan.chunk_sizes)
+    frames = (constituents_frame(c, plan.card.label) for c in _iter_chunks(chunks, n_chunks, "constituents"))
+    written = [write_table(path, frames, provenance)]
+    shutil.rmtree(work)
+    return GenerationSummary(
+        outputs=written, provenance=provenance, wall_seconds=time.perf_counter() - start, chunks_reused=reused
     )
