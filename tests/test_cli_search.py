@@ -47,8 +47,8 @@ def test_config_schema_and_example(capsys, tmp_path):
     ("change", "message"),
     [
         (
-            lambda c: c["method"].update(name="autoencoder"),
-            r"method\.name: Input should be 'cathode', 'cwola'",
+            lambda c: c["method"].update(name="gan"),
+            r"method\.name: Input should be 'autoencoder', 'cathode', 'cwola'",
         ),
         (
             lambda c: c["windows"].update(

@@ -61,16 +61,16 @@ def test_schema_is_json_with_every_section_and_the_allowed_methods():
     assert schema["$schema"].startswith("https://json-schema.org/")
     assert set(schema["properties"]) >= {"data", "windows", "method", "statistics", "output", "ensemble"}
     method = schema["$defs"]["MethodConfig"]["properties"]["name"]
-    assert method["enum"] == ["cathode", "cwola", "cluster_scan", "iad", "supervised"]
+    assert method["enum"] == ["autoencoder", "cathode", "cwola", "cluster_scan", "iad", "supervised"]
 
 
 @pytest.mark.parametrize(
     ("config", "message"),
     [
         (
-            with_(MINIMAL, method={"name": "autoencoder"}),
-            r"^c\.yaml: method\.name: Input should be 'cathode', 'cwola', 'cluster_scan', 'iad' or "
-            r"'supervised' "
+            with_(MINIMAL, method={"name": "gan"}),
+            r"^c\.yaml: method\.name: Input should be 'autoencoder', 'cathode', 'cwola', 'cluster_scan', "
+            r"'iad' or 'supervised' "
             r"\(got 'autoencoder'\)$",
         ),
         (with_(MINIMAL, methd={}), r"^c\.yaml: methd: unknown key"),

@@ -49,7 +49,7 @@ def test_missing_feature_is_named(small_config, tmp_path):
         load_data(parse_config(config))
 
 
-@pytest.mark.parametrize("method", ["cathode", "cwola", "cluster_scan"])
+@pytest.mark.parametrize("method", ["cathode", "cwola", "cluster_scan", "autoencoder"])
 def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, tmp_path, method):
     cfg = parse_config(small_config(tmp_path / "out", name=method))
     stages: set[str] = set()
@@ -64,7 +64,8 @@ def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, 
     # 25 % S/B of a 3.5 TeV resonance: the excess sits in the window with most of the signal
     assert best["sr"] == [3200.0, 3600.0]
     assert summary["truth"]["best_window_contains_truth"] is True
-    assert summary["local_z"] > 3.0
+    # the unsupervised autoencoder, which never compares SR with sidebands, enriches the signal less
+    assert summary["local_z"] > (2.0 if method == "autoencoder" else 3.0)
     assert summary["global"]["n_toys"] == 10
     assert 0 <= summary["global"]["p_value"] <= 1
     assert best["truth"]["n_signal_sr"] > 0 and 0 < best["truth"]["auc"] <= 1

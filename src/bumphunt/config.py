@@ -266,6 +266,16 @@ class ClassifierConfig(_Model):
     learning_rate: PositiveFloat = Field(default=0.1, description="Learning rate (mlp default 1e-3).")
 
 
+class AutoencoderConfig(_Model):
+    """Dense autoencoder of ``method: autoencoder`` (:class:`bumphunt.methods.FeatureAutoencoder`)."""
+
+    hidden_layers: tuple[int, ...] = Field(
+        default=(32, 16), description="Widths of the encoder's hidden layers (the decoder mirrors them)."
+    )
+    latent: int = Field(default=2, ge=1, description="Size of the bottleneck (fewer than the features).")
+    max_epochs: int = Field(default=100, ge=1, description="Most training epochs (early stopping).")
+
+
 class FlowConfig(_Model):
     """Conditional normalizing flow of CATHODE (zuko); the defaults are those of ``ConditionalFlow``."""
 
@@ -301,11 +311,13 @@ class FlowConfig(_Model):
 class MethodConfig(_Model):
     """The anomaly detector."""
 
-    name: Literal["cathode", "cwola", "cluster_scan", "iad", "supervised"] = Field(
+    name: Literal["autoencoder", "cathode", "cwola", "cluster_scan", "iad", "supervised"] = Field(
         default="cathode",
         description="`cathode`: SR data vs flow samples; `cwola`: SR vs SB data; `cluster_scan`: k-means "
-        "clusters of the window scored by their share of SR events (no `classifier`); `iad`: SR data vs "
-        "a background-only sample (`data.background`); `supervised`: truth labels.",
+        "clusters of the window scored by their share of SR events (no `classifier`); `autoencoder`: "
+        "reconstruction error of a dense autoencoder trained on the window's events (unsupervised, no "
+        "`classifier`); `iad`: SR data vs a background-only sample (`data.background`); `supervised`: "
+        "truth labels.",
     )
     n_folds: int = Field(default=5, ge=2, description="Folds: every SR event is scored out of fold.")
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
@@ -313,6 +325,7 @@ class MethodConfig(_Model):
     n_clusters: int = Field(
         default=50, ge=2, description="`cluster_scan`: k-means clusters of the events of each window."
     )
+    autoencoder: AutoencoderConfig = Field(default_factory=lambda: AutoencoderConfig())
     oversampling: PositiveFloat = Field(
         default=4.0, description="CATHODE flow samples per SR event, for each sideband group's classifier."
     )
@@ -751,7 +764,7 @@ windows:
   scan: {start: 2900, stop: 4500, sr_width: 400, step: 200}
 
 method:
-  name: cathode          # cathode | cwola | cluster_scan | iad | supervised
+  name: cathode          # cathode | cwola | cluster_scan | autoencoder | iad | supervised
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
   flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_decay: 0.3}   # nsf | maf

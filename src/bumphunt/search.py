@@ -341,9 +341,11 @@ def build_detector(
     names of the data's feature columns) place ``method.flow.asinh_features``."""
     from bumphunt.methods import (
         DETECTORS,
+        AutoencoderAD,
         Cathode,
         ClusterScan,
         ConditionalFlow,
+        FeatureAutoencoder,
         HGBEnsemble,
         MLPEnsemble,
     )
@@ -378,6 +380,12 @@ def build_detector(
         )
     if method.name == "cluster_scan":
         return ClusterScan(n_clusters=method.n_clusters, **common)
+    if method.name == "autoencoder":
+        a = method.autoencoder
+        autoencoder = FeatureAutoencoder(
+            hidden_layers=a.hidden_layers, latent=a.latent, max_epochs=a.max_epochs
+        )
+        return AutoencoderAD(autoencoder, **common)
     return DETECTORS[method.name](classifier, **common)
 
 

@@ -96,3 +96,25 @@ class MemorizingFlow(BaseEstimator):
 def memorizing_flow() -> MemorizingFlow:
     """A flow whose samples are copies of its training events (unfitted)."""
     return MemorizingFlow()
+
+
+class MemorizingAutoencoder(BaseEstimator):
+    """An autoencoder that rebuilds its training events perfectly (score 0) and says 0.5 for others."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def fit(self, X: np.ndarray) -> MemorizingAutoencoder:
+        self.seen_ = {row.tobytes() for row in np.asarray(X, dtype=np.float64)}
+        return self
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        return np.array(
+            [0.0 if row.tobytes() in self.seen_ else 0.5 for row in np.asarray(X, dtype=np.float64)]
+        )
+
+
+@pytest.fixture
+def memorizing_autoencoder() -> MemorizingAutoencoder:
+    """An autoencoder that remembers its training events (unfitted)."""
+    return MemorizingAutoencoder()

@@ -8,11 +8,13 @@
 * :mod:`~bumphunt.methods.mass_density` -- density of the signal-region masses for sampling
 * :mod:`~bumphunt.methods.detectors` -- CWoLa, CATHODE, cluster scan, idealized AD, supervised reference
 * :mod:`~bumphunt.methods.cluster_scanning` -- k-means on jet images and on event features
-* :mod:`~bumphunt.methods.autoencoder` -- convolutional autoencoder on jet images
+* :mod:`~bumphunt.methods.autoencoder` -- autoencoders on jet images and on feature tables
+* :mod:`~bumphunt.methods.unsupervised` -- the autoencoder as a cross-fitted detector in a window
 * :mod:`~bumphunt.methods.mimickers` -- high-level and paired networks that mimic an anomaly score
 * :mod:`~bumphunt.methods.observable_selection` -- greedy ADO-guided choice of the mimickers' observables
 """
 
+from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
 from bumphunt.methods.base import Detector
 from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
 from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
@@ -29,9 +31,11 @@ from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
+from bumphunt.methods.unsupervised import AutoencoderAD
 
 __all__ = [
     "DETECTORS",
+    "AutoencoderAD",
     "BackgroundCheck",
     "CWoLa",
     "Cathode",
@@ -40,8 +44,10 @@ __all__ = [
     "ClusterScan",
     "ConditionalFlow",
     "Detector",
+    "FeatureAutoencoder",
     "HGBEnsemble",
     "IdealizedAD",
+    "JetImageAutoencoder",
     "KDEMassDensity",
     "KFoldClassifier",
     "Log",

@@ -10,12 +10,18 @@ arXiv:1808.08979; Farina, Nakai, Shih, arXiv:1808.08992; Bradshaw, Chang, Ostdie
 scaled by one factor (the mean pixel sum of the training images times ``1 / pixels**2``) so that the
 network sees values of order one; the error is reported in the units of the images given.
 
-The network is that of arXiv:2203.01343 (:class:`ConvAutoencoder`); Adam with the learning rate cut
+:class:`FeatureAutoencoder` does the same with a dense network on a feature table (the unsupervised
+detector of a windowed search, :class:`~bumphunt.methods.unsupervised.AutoencoderAD`).
+
+The image network is that of arXiv:2203.01343 (:class:`ConvAutoencoder`); Adam with the learning rate cut
 tenfold after 5 epochs without improvement, early stopping on a validation split, CUDA when present
 (``device="auto"``).
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -31,9 +37,11 @@ from bumphunt.methods._torch import (
     seeded,
     train_with_early_stopping,
 )
+from bumphunt.methods._validation import as_matrix
+from bumphunt.methods.preprocessing import Standardize
 from bumphunt.seeding import SeedLike, child_seeds
 
-__all__ = ["ConvAutoencoder", "JetImageAutoencoder"]
+__all__ = ["ConvAutoencoder", "FeatureAutoencoder", "JetImageAutoencoder"]
 
 
 class ConvAutoencoder(torch.nn.Module):
@@ -95,7 +103,85 @@ class ConvAutoencoder(torch.nn.Module):
         return (shares * total[:, None]).reshape(images.shape)
 
 
-class JetImageAutoencoder(BaseEstimator):
+class _Autoencoder(BaseEstimator):
+    """Training and scoring shared by the autoencoders: settings checks, the validation split, Adam with
+    early stopping (learning rate cut tenfold after 5 epochs without improvement), scores without
+    gradients. Subclasses turn user arrays into network inputs (:meth:`_inputs`) and build the module
+    (:meth:`_module`)."""
+
+    max_epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    validation_fraction: float
+    device: str
+    seed: SeedLike
+    _integer_settings: tuple[str, ...] = ("max_epochs", "batch_size", "patience")
+
+    def _inputs(self, values: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _module(self, values: np.ndarray) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _fit_inputs(self, values: np.ndarray) -> None:
+        """Learn what :meth:`_inputs` needs from the training values (scales); nothing by default."""
+
+    def _fit(self, values: np.ndarray) -> None:
+        name = type(self).__name__
+        for setting in self._integer_settings:
+            value = getattr(self, setting)
+            if not (isinstance(value, int) and value >= 1):
+                raise ConfigError(f"{name} {setting} must be a positive integer, got {value!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ConfigError(
+                f"{name} validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"
+            )
+        if len(values) < 10:
+            raise DataFormatError(f"{name} needs at least 10 training events, got {len(values)}")
+        split_seed, init_seed, batch_seed = child_seeds(self.seed, 3)
+        order = np.random.default_rng(split_seed).permutation(len(values))
+        n_validation = max(1, round(self.validation_fraction * len(values)))
+        train, validation = np.sort(order[n_validation:]), np.sort(order[:n_validation])
+        self.device_ = resolve_device(self.device)
+        self._fit_inputs(values[train])
+        with seeded(init_seed, self.device_):
+            self.module_ = self._module(values).to(self.device_)
+
+        def loss(x: torch.Tensor) -> torch.Tensor:
+            return ((self.module_(x) - x) ** 2).flatten(1).mean(dim=1)
+
+        def tensors(index: np.ndarray) -> list[torch.Tensor]:
+            return [
+                as_tensor(self._inputs(values[index]), self.device_),
+                torch.ones(len(index), device=self.device_),
+            ]
+
+        self.history_: TrainingHistory = train_with_early_stopping(
+            self.module_,
+            loss,
+            tensors(train),
+            tensors(validation),
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=0.0,
+            patience=self.patience,
+            seed=batch_seed,
+            lr_decay=0.1,
+            lr_patience=5,
+            name=name,
+        )
+
+    def _evaluate(self, values: np.ndarray, function) -> np.ndarray:
+        if not hasattr(self, "module_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() first")
+        self.module_.eval()
+        x = as_tensor(self._inputs(values), self.device_)
+        return batched(lambda batch: function(batch, self.module_(batch)), [x], batch_size=4096).cpu().numpy()
+
+
+class JetImageAutoencoder(_Autoencoder):
     """Convolutional autoencoder on jet images; :meth:`score` is the reconstruction error.
 
     Parameters
@@ -118,6 +204,8 @@ class JetImageAutoencoder(BaseEstimator):
     history_ : TrainingHistory
         Losses per epoch and the epoch kept.
     """
+
+    _integer_settings = ("filters", "dense", "latent", "max_epochs", "batch_size", "patience")
 
     def __init__(
         self,
@@ -150,7 +238,23 @@ class JetImageAutoencoder(BaseEstimator):
             raise DataFormatError(f"jet images must have shape (n, pixels, pixels), got {values.shape}")
         if not np.all(np.isfinite(values)):
             raise DataFormatError("jet images hold NaN/inf values")
+        if hasattr(self, "pixels_") and values.shape[1] != self.pixels_:
+            raise DataFormatError(
+                f"JetImageAutoencoder was trained on {self.pixels_} x {self.pixels_} images, "
+                f"got {values.shape[1]} x {values.shape[2]}"
+            )
         return values
+
+    def _fit_inputs(self, values: np.ndarray) -> None:
+        # one factor for all images: pixel values of order one for the network
+        mean_sum = max(float(values.sum(axis=(1, 2)).mean()), float(np.finfo(np.float32).tiny))
+        self.scale_ = float(values.shape[1] ** 2 / mean_sum)
+
+    def _inputs(self, values: np.ndarray) -> np.ndarray:
+        return values[:, None] * self.scale_
+
+    def _module(self, values: np.ndarray) -> torch.nn.Module:
+        return ConvAutoencoder(values.shape[1], self.filters, self.dense, self.latent)
 
     def fit(self, images: npt.ArrayLike) -> JetImageAutoencoder:
         """Train on background images ``(n, pixels, pixels)``; returns self.
@@ -162,77 +266,103 @@ class JetImageAutoencoder(BaseEstimator):
         bumphunt.errors.DataFormatError
             If the images have the wrong shape, hold NaN/inf or are fewer than 10.
         """
-        for name in ("filters", "dense", "latent", "max_epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ConfigError(f"JetImageAutoencoder {name} must be a positive integer, got {value!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ConfigError(
-                "JetImageAutoencoder validation_fraction must lie in (0, 1), "
-                f"got {self.validation_fraction!r}"
-            )
+        for name in ("pixels_", "module_"):
+            self.__dict__.pop(name, None)
         values = self._images(images)
-        pixels = values.shape[1]
-        if pixels % 2:
-            raise ConfigError(f"JetImageAutoencoder needs an even image side, got {pixels} pixels")
-        if len(values) < 10:
-            raise DataFormatError(f"JetImageAutoencoder needs at least 10 training images, got {len(values)}")
-        split_seed, init_seed, batch_seed = child_seeds(self.seed, 3)
-        order = np.random.default_rng(split_seed).permutation(len(values))
-        n_validation = max(1, round(self.validation_fraction * len(values)))
-        train, validation = np.sort(order[n_validation:]), np.sort(order[:n_validation])
-        self.device_ = resolve_device(self.device)
-        self.scale_ = float(pixels**2 / max(values[train].sum(axis=(1, 2)).mean(), np.finfo(np.float32).tiny))
-        self.pixels_ = pixels
-        with seeded(init_seed, self.device_):
-            self.module_ = ConvAutoencoder(pixels, self.filters, self.dense, self.latent).to(self.device_)
-
-        def loss(x: torch.Tensor) -> torch.Tensor:
-            return ((self.module_(x) - x) ** 2).mean(dim=(1, 2, 3))
-
-        def tensors(index: np.ndarray) -> list[torch.Tensor]:
-            x = as_tensor(values[index][:, None] * self.scale_, self.device_)
-            return [x, torch.ones(len(index), device=self.device_)]
-
-        self.history_: TrainingHistory = train_with_early_stopping(
-            self.module_,
-            loss,
-            tensors(train),
-            tensors(validation),
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
-            weight_decay=0.0,
-            patience=self.patience,
-            seed=batch_seed,
-            lr_decay=0.1,
-            lr_patience=5,
-            name="JetImageAutoencoder",
-        )
+        if values.shape[1] % 2:
+            raise ConfigError(f"JetImageAutoencoder needs an even image side, got {values.shape[1]} pixels")
+        self.pixels_ = values.shape[1]
+        self._fit(values)
         return self
 
     def reconstruct(self, images: npt.ArrayLike) -> np.ndarray:
         """The reconstruction of each image, in the units of the images given."""
-        x = self._input(images)
-        out = batched(lambda batch: self.module_(batch), [x], batch_size=4096)
-        return out[:, 0].cpu().numpy().astype(np.float64) / self.scale_
-
-    def _input(self, images: npt.ArrayLike) -> torch.Tensor:
-        if not hasattr(self, "module_"):
-            raise NotFittedError("JetImageAutoencoder is not fitted; call fit(images) first")
-        values = self._images(images)
-        if values.shape[1] != self.pixels_:
-            raise DataFormatError(
-                f"JetImageAutoencoder was trained on {self.pixels_} x {self.pixels_} images, "
-                f"got {values.shape[1]} x {values.shape[2]}"
-            )
-        self.module_.eval()
-        return as_tensor(values[:, None] * self.scale_, self.device_)
+        rebuilt = self._evaluate(self._images(images), lambda x, out: out[:, 0])
+        return rebuilt.astype(np.float64) / self.scale_
 
     def score(self, images: npt.ArrayLike) -> np.ndarray:
         """Mean squared reconstruction error of each image (image units squared): higher = more anomalous."""
-        x = self._input(images)
-        error = batched(
-            lambda batch: ((self.module_(batch) - batch) ** 2).mean(dim=(1, 2, 3)), [x], batch_size=4096
-        )
-        return error.cpu().numpy().astype(np.float64) / self.scale_**2
+        error = self._evaluate(self._images(images), lambda x, out: ((out - x) ** 2).mean(dim=(1, 2, 3)))
+        return error.astype(np.float64) / self.scale_**2
+
+
+class FeatureAutoencoder(_Autoencoder):
+    """Dense autoencoder on a feature table; :meth:`score` is the mean squared reconstruction error of
+    the standardised features.
+
+    Parameters
+    ----------
+    hidden_layers
+        Widths of the encoder's hidden layers (the decoder mirrors them).
+    latent
+        Size of the bottleneck (smaller than the number of features).
+    max_epochs, batch_size, learning_rate, patience, validation_fraction, device, seed
+        As for :class:`JetImageAutoencoder`.
+    """
+
+    _integer_settings = ("latent", "max_epochs", "batch_size", "patience")
+
+    def __init__(
+        self,
+        *,
+        hidden_layers: Sequence[int] = (32, 16),
+        latent: int = 2,
+        max_epochs: int = 100,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        patience: int = 8,
+        validation_fraction: float = 0.2,
+        device: str = "auto",
+        seed: SeedLike = 0,
+    ) -> None:
+        self.hidden_layers = hidden_layers
+        self.latent = latent
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.seed = seed
+
+    def _fit_inputs(self, values: np.ndarray) -> None:
+        self.standardize_ = Standardize().fit(values)
+
+    def _inputs(self, values: np.ndarray) -> np.ndarray:
+        return self.standardize_.transform(values)
+
+    def _module(self, values: np.ndarray) -> torch.nn.Module:
+        widths = [values.shape[1], *self.hidden_layers, self.latent]
+        layers: list[torch.nn.Module] = []
+        for n_in, n_out in itertools.pairwise(widths):
+            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ELU()]
+        for n_in, n_out in itertools.pairwise(widths[::-1]):
+            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ELU()]
+        return torch.nn.Sequential(*layers[:-1])  # linear output
+
+    def fit(self, X: npt.ArrayLike) -> FeatureAutoencoder:
+        """Train on the events ``X`` ``(n, k)``; returns self."""
+        widths = list(self.hidden_layers)
+        if any(not (isinstance(w, int) and w >= 1) for w in widths):
+            raise ConfigError(
+                f"FeatureAutoencoder hidden_layers must be positive widths, got {self.hidden_layers!r}"
+            )
+        values = as_matrix(X)
+        if not (isinstance(self.latent, int) and 1 <= self.latent < values.shape[1]):
+            raise ConfigError(
+                f"FeatureAutoencoder latent must be an integer from 1 to the features less one "
+                f"({values.shape[1] - 1}), got {self.latent!r}"
+            )
+        self.n_features_in_ = values.shape[1]
+        self._fit(values)
+        return self
+
+    def score(self, X: npt.ArrayLike) -> np.ndarray:
+        """Mean squared reconstruction error of each event's standardised features."""
+        values = as_matrix(X)
+        if hasattr(self, "n_features_in_") and values.shape[1] != self.n_features_in_:
+            raise DataFormatError(
+                f"FeatureAutoencoder was fitted on {self.n_features_in_} features, got {values.shape[1]}"
+            )
+        error = self._evaluate(values, lambda x, out: ((out - x) ** 2).mean(dim=1))
+        return error.astype(np.float64)

@@ -15,6 +15,9 @@ the SR background, and scores every SR event with the classifier of the fold tha
                           in the SR (cluster scanning, arXiv:2402.17714, in one window)
 ========================  ====================================================================
 
+:data:`DETECTORS` also names the unsupervised
+:class:`~bumphunt.methods.unsupervised.AutoencoderAD` (``"autoencoder"``).
+
 All use the same classifier (default :class:`~bumphunt.methods.classifiers.HGBEnsemble`), the
 same features, and with the same ``seed`` the same folds of the SR events and the same classifier
 seeds, so their scores compare. After :meth:`fit`:
@@ -50,6 +53,7 @@ from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
 from bumphunt.methods.mass_density import KDEMassDensity
+from bumphunt.methods.unsupervised import AutoencoderAD
 from bumphunt.seeding import SeedLike, child_seeds
 from bumphunt.stats.metrics import auc
 
@@ -656,7 +660,8 @@ class Cathode(_Detector):
 
 
 #: The detectors by the name ``method.name`` of a search configuration gives them.
-DETECTORS: dict[str, type[_Detector]] = {
+DETECTORS: dict[str, type[Any]] = {
+    "autoencoder": AutoencoderAD,
     "cathode": Cathode,
     "cluster_scan": ClusterScan,
     "cwola": CWoLa,
