@@ -71,7 +71,7 @@ def test_schema_is_json_with_every_section_and_the_allowed_methods():
             with_(MINIMAL, method={"name": "gan"}),
             r"^c\.yaml: method\.name: Input should be 'autoencoder', 'cathode', 'cwola', 'cluster_scan', "
             r"'iad' or 'supervised' "
-            r"\(got 'autoencoder'\)$",
+            r"\(got 'gan'\)$",
         ),
         (with_(MINIMAL, methd={}), r"^c\.yaml: methd: unknown key"),
         (with_(MINIMAL, windows={"sr": [3700, 3300]}), r"windows\.sr: .*low < high"),
