@@ -39,10 +39,12 @@ LAYERS: dict[str, int] = {
     "results": 6,
     "ensemble": 6,
     "cluster_scan": 6,
+    "interpretable": 6,
     "demo": 6,
     # the command line
     "cli": 7,
     "cli_cluster_scan": 7,
+    "cli_interpret": 7,
 }
 
 

@@ -886,6 +886,9 @@ def _add_command_groups() -> None:
     from bumphunt.cli_cluster_scan import cluster_scan
 
     cli.add_command(cluster_scan)
+    from bumphunt.cli_interpret import interpret
+
+    cli.add_command(interpret)
 
 
 _add_command_groups()

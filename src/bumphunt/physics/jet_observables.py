@@ -29,7 +29,7 @@ import numpy as np
 from bumphunt.errors import ConfigError
 from bumphunt.physics.efp import EFP_GRAPHS, efps
 
-__all__ = ["jet_observables", "observable_names"]
+__all__ = ["check_observable_names", "jet_observables", "observable_names"]
 
 _TAU = re.compile(r"^tau(\d)(\d)?_b(\d+(?:\.\d+)?)$")
 _EFP_NAMES = frozenset(graph.name for graph in EFP_GRAPHS)
@@ -51,7 +51,8 @@ def observable_names(
     return (*names, *efp_names(efp_degree))
 
 
-def _check(names: Sequence[str]) -> None:
+def check_observable_names(names: Sequence[str]) -> None:
+    """Raise :class:`~bumphunt.errors.ConfigError` naming every name that is no observable."""
     unknown = [
         name for name in names if name not in _KINEMATIC and name not in _EFP_NAMES and not _TAU.match(name)
     ]
@@ -82,7 +83,7 @@ def jet_observables(jets: ak.Array, names: Sequence[str]) -> dict[str, np.ndarra
     bumphunt.errors.ConfigError
         For a name that is no observable.
     """
-    _check(names)
+    check_observable_names(names)
     from bumphunt.physics.jets import nsubjettiness, to_cartesian
 
     vectors = to_cartesian(jets)
