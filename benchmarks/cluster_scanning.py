@@ -59,7 +59,8 @@ def store(source: Path, directory: Path, mass_range: tuple[float, float]) -> tup
 def bootstrap_rate(plan: ClusterScanPlan, work: Path, executor: ExecutorConfig, n: int) -> float:
     folder = work / f"rate-{executor.kind}-{executor.n_workers}"
     shutil.rmtree(folder, ignore_errors=True)
-    timed = ClusterScanPlan(**{**plan.__dict__, "n_bootstraps": n, "signal_fractions": (), "signal": None})
+    settings = {"n_bootstraps": n, "signal_fractions": (), "signal": None, "n_baseline_resamplings": 0}
+    timed = ClusterScanPlan(**{**plan.__dict__, **settings})
     start = time.perf_counter()
     run_cluster_scan(timed, folder, executor=executor)
     seconds = time.perf_counter() - start
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--signal-runs", type=int, default=20)
     parser.add_argument(
         "--signal-events",
-        default="300,600,1000,1500,2200",
+        default="400,800,1200,1800,2600",
         help="injected signal events per contamination point (fraction = events / background events)",
     )
     parser.add_argument("--clusters", type=int, default=50)

@@ -33,7 +33,7 @@ def test_the_graphs_are_the_multigraphs_up_to_degree_five():
 
 def test_efps_agree_with_energyflow():
     ef = pytest.importorskip("energyflow")
-    pt, y, phi = _jets(1)
+    pt, y, phi = _jets(1, n_jets=150)  # several groups of jets of similar multiplicity
     ours = efps(pt, y, phi)
     reference = ef.EFPSet(("d<=", 5), measure="hadr", beta=1, kappa=1, normed=True, coords="ptyphim")
     jets = [np.column_stack([p[p > 0], a[p > 0], b[p > 0]]) for p, a, b in zip(pt, y, phi, strict=True)]
