@@ -84,6 +84,11 @@ def main() -> None:
         help="injected signal events per contamination point (fraction = events / background events)",
     )
     parser.add_argument("--clusters", type=int, default=50)
+    parser.add_argument(
+        "--extra-signal-events",
+        default="",
+        help="more contamination points, each run as a plan of its own (its own seed), added to the summary",
+    )
     parser.add_argument("--inits", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
@@ -129,7 +134,21 @@ def main() -> None:
         f"runs: {summary.n_run} run, {summary.n_skipped} reused, {summary.n_failed} failed "
         f"in {time.perf_counter() - start:.0f} s"
     )
-    result = write_cluster_scan_outputs(args.work / "runs", args.work)
+    extra = []
+    for n in (int(x) for x in args.extra_signal_events.split(",") if x):
+        point = ClusterScanPlan(
+            **{
+                **plan.__dict__,
+                "n_bootstraps": 0,
+                "signal_fractions": (n / len(background),),
+                "n_baseline_resamplings": 0,
+                "seed": 10_000 + n,
+            }
+        )
+        extra.append(args.work / f"runs-signal-{n}")
+        summary = run_cluster_scan(point, extra[-1], executor=ExecutorConfig(n_workers=args.workers))
+        print(f"extra point {n}: {summary.n_run} run, {summary.n_skipped} reused, {summary.n_failed} failed")
+    result = write_cluster_scan_outputs(args.work / "runs", args.work, extra=extra)
     reach = result["z_reach"]
     print(
         f"\n{result['n_bootstraps']} bootstraps, {result['n_baseline_null']} fit resamplings; p-values from "

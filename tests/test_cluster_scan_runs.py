@@ -223,3 +223,15 @@ def test_a_killed_worker_loses_no_finished_bootstrap(stores, tmp_path):
     run_cluster_scan(plan, tmp_path / "clean", executor=ExecutorConfig(n_workers=1))
     statistics = {r["kind"] + str(r["statistic"]) for r in read_cluster_scan(runs)}
     assert statistics == {r["kind"] + str(r["statistic"]) for r in read_cluster_scan(tmp_path / "clean")}
+
+
+def test_outputs_add_the_runs_of_extra_directories(stores, tmp_path):
+    from bumphunt.cluster_scan import write_cluster_scan_outputs
+
+    run_cluster_scan(_plan(stores, n_bootstraps=4, signal_fractions=(), signal=None), tmp_path / "null")
+    run_cluster_scan(_plan(stores, n_bootstraps=0, n_signal_runs=2, seed=9), tmp_path / "point")
+    summary = write_cluster_scan_outputs(tmp_path / "null", tmp_path / "out", extra=[tmp_path / "point"])
+    # the bootstraps of the first directory, the contamination runs of the other, one observed run
+    assert summary["n_bootstraps"] == 4
+    assert [(p["n_signal"], p["runs"]) for p in summary["points"]] == [(200, 2)]
+    assert (tmp_path / "out" / "significance.png").is_file()

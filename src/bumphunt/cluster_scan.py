@@ -416,9 +416,15 @@ def read_cluster_scan(directory: str | os.PathLike[str]) -> list[dict[str, Any]]
 
 
 def write_cluster_scan_outputs(
-    directory: str | os.PathLike[str], output: str | os.PathLike[str]
+    directory: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    extra: Sequence[str | os.PathLike[str]] = (),
 ) -> dict[str, Any]:
     """Summarize the runs in ``directory`` and write ``summary.json`` and the figures into ``output``.
+
+    ``extra`` directories add their bootstraps and contamination runs (e.g. more signal points run later
+    as plans of their own, with other seeds); their observed runs are left out.
 
     Returns the summary (:func:`summarize_cluster_scan`) with the paths written under ``"files"``.
     """
@@ -435,6 +441,8 @@ def write_cluster_scan_outputs(
     records = [record["result"] for record in stored]
     if not records:
         raise ConfigError(f"cluster scan: {str(Path(directory))!r} holds no finished run")
+    for more in extra:
+        records += [r["result"] for r in ResultStore(more).read_all() if r["result"]["kind"] != "observed"]
     summary = summarize_cluster_scan(records)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
