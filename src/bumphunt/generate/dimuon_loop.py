@@ -40,6 +40,7 @@ import numpy as np
 from bumphunt.errors import ConfigError
 from bumphunt.generate.cards import ProcessCard
 from bumphunt.generate.pythia_loop import Visibility, make_pythia, next_batch_size
+from bumphunt.generate.truth import FlatParticles, gen_flavour
 from bumphunt.physics.jets import cluster_jets
 from bumphunt.physics.muon_detector import DetectorModel, impact_parameters, relative_isolation
 
@@ -50,9 +51,6 @@ __all__ = ["LOOSE_PT_FRACTION", "DimuonChunk", "generate_dimuon_chunk"]
 LOOSE_PT_FRACTION = 0.85
 _MM_TO_CM = 0.1
 _REPEAT_BATCH = 32  # candidate repeats passed to the vectorized detector model at once
-_MAX_ANCESTRY = 60
-#: NanoAOD genPartFlav codes.
-_PROMPT, _TAU, _BOTTOM, _CHARM, _LIGHT = 1, 15, 5, 4, 3
 
 
 @dataclass
@@ -91,65 +89,12 @@ class DimuonChunk:
         return int(np.sum(counts[inverse] > 1))
 
 
-class _Flat:
-    """The particles of a batch as flat numpy arrays (global indices) with per-event offsets."""
-
-    def __init__(self, prt: ak.Array) -> None:
-        counts = ak.to_numpy(ak.num(prt, axis=1)).astype(np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(counts)])
-        self.event = np.repeat(np.arange(len(counts)), counts)
-        flat = ak.flatten(prt)
-        self.id = ak.to_numpy(flat["id"]).astype(np.int64)
-        self.status = ak.to_numpy(flat["status"])
-        self.mother = ak.to_numpy(flat["mother1"]).astype(np.int64)
-        self.p = np.column_stack([ak.to_numpy(flat["p"][k]) for k in ("px", "py", "pz", "e")])
-        vertex = ak.fill_none(flat["vProd"], {"px": 0.0, "py": 0.0, "pz": 0.0, "e": 0.0})
-        self.vertex = np.column_stack([ak.to_numpy(vertex[k]) for k in ("px", "py", "pz")])
-        self.pt = np.hypot(self.p[:, 0], self.p[:, 1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.eta = np.arcsinh(self.p[:, 2] / self.pt)
-        self.phi = np.arctan2(self.p[:, 1], self.p[:, 0])
-
-
-def _heaviest_quark(pid: np.ndarray) -> np.ndarray:
-    """Heaviest quark flavour in hadron codes (0 for anything else)."""
-    pid = np.abs(pid)
-    digits = np.stack([(pid // 10) % 10, (pid // 100) % 10, (pid // 1000) % 10])
-    hadron = (pid >= 100) & ((pid // 10) % 10 > 0) & ~((pid >= 1_000_000) & ((pid // 100_000) % 10 == 9))
-    return np.where(hadron, np.where(digits <= 6, digits, 0).max(axis=0), 0)
-
-
-def gen_flavour(flat: _Flat, muons: np.ndarray) -> np.ndarray:
-    """NanoAOD ``genPartFlav`` of the muons at global indices ``muons``, from their mother chains."""
-    flavour = np.zeros(len(muons), dtype=np.int64)  # heaviest hadron flavour met; -1 light hadron
-    tau = np.zeros(len(muons), dtype=bool)
-    current = muons.copy()
-    alive = np.ones(len(muons), dtype=bool)
-    for _ in range(_MAX_ANCESTRY):
-        if not alive.any():
-            break
-        mother = flat.mother[current]
-        alive &= mother > 0
-        current = np.where(alive, flat.offsets[flat.event[current]] + mother, current)
-        pid = np.abs(flat.id[current])
-        parton = (pid <= 8) | (pid == 21) | ((pid >= 81) & (pid <= 99)) | (pid == 2212)
-        alive &= ~parton
-        heavy = np.where(alive, _heaviest_quark(pid), 0)
-        flavour = np.maximum(flavour, heavy)
-        hadron = alive & (pid >= 100) & (heavy > 0)
-        flavour = np.where(hadron & (heavy < 4) & (flavour == 0), -1, flavour)
-        tau |= alive & (pid == 15)
-    out = np.full(len(muons), _PROMPT)
-    out[tau] = _TAU
-    out[flavour == -1] = _LIGHT
-    out[(flavour > 0) & (flavour < 4)] = _LIGHT
-    out[flavour == 4] = _CHARM
-    out[flavour >= 5] = _BOTTOM
-    return out
-
-
 def _jets(
-    flat: _Flat, visible: np.ndarray, events: np.ndarray, detector: DetectorModel, rng: np.random.Generator
+    flat: FlatParticles,
+    visible: np.ndarray,
+    events: np.ndarray,
+    detector: DetectorModel,
+    rng: np.random.Generator,
 ) -> ak.Array:
     """Smeared anti-kT jets of the given events (``events * var * {pt, eta, phi, mass}``)."""
     use = visible & (np.abs(flat.eta) < detector.jet_eta_max) & np.isin(flat.event, events)
@@ -188,7 +133,7 @@ def _match_jets(muons: ak.Array, jets: ak.Array, radius: float) -> tuple[ak.Arra
 
 
 def _build_events(
-    flat: _Flat,
+    flat: FlatParticles,
     visible: np.ndarray,
     muons: np.ndarray,
     muon_pt: np.ndarray,
@@ -280,7 +225,7 @@ def _select(
     rng: np.random.Generator,
 ) -> tuple[ak.Array, np.ndarray]:
     """The events of one batch with at least ``min_muons`` stored muons and their batch indices."""
-    flat = _Flat(prt)
+    flat = FlatParticles(prt)
     final = flat.status > 0
     visible = final & ~np.isin(np.abs(flat.id), visibility.invisible_ids(flat.id)) & (flat.pt > 0)
     candidates = np.flatnonzero(final & (np.abs(flat.id) == 13) & (np.abs(flat.eta) < detector.muon_eta_max))
