@@ -414,6 +414,48 @@ def generate_dimuon_command(
     )
 
 
+@generate.command("ttbar-leptons")
+@click.option(
+    "-n", "--events", "n_events", type=int, required=True, help="Number of events with a stored lepton."
+)
+@click.option("-o", "--output", "output", required=True, help="Flat lepton ntuple to write (.root).")
+@_executor_options
+@click.option("--chunk-size", type=int, default=2000, show_default=True, help="Selected events per chunk.")
+@click.option(
+    "--min-leptons", type=int, default=1, show_default=True, help="Stored electrons and muons an event needs."
+)
+def generate_ttbar_leptons_command(
+    n_events: int,
+    output: str,
+    seed: int,
+    workers: int,
+    executor: str,
+    address: str | None,
+    chunk_size: int,
+    min_leptons: int,
+) -> None:
+    """Electrons and muons of top-pair events (pp at 13 TeV) in a flat ntuple with generator truth.
+
+    Leptons from W decays, taus and heavy-flavour decays pass a parametric detector model (acceptance,
+    efficiency, ECAL energy and tracker momentum resolution, four-momenta built with the flavour's mass
+    hypothesis; bumphunt.physics.lepton_detector) and are stored as float32 Px, Py, Pz, E, Charge and
+    genPartFlav in TTree 'events', the layout of the CMS Open Data HZZ ntuple.
+    """
+    from bumphunt.generate import LeptonPlan, generate_leptons
+    from bumphunt.generate.cards import ttbar
+
+    plan = LeptonPlan(ttbar(), n_events=n_events, seed=seed, chunk_size=chunk_size, min_leptons=min_leptons)
+    _run_generation(
+        "ttbar-leptons",
+        "ttbar",
+        n_events,
+        lambda **kw: generate_leptons(plan, output, **kw),
+        executor,
+        workers,
+        address,
+    )
+
+
 @generate.command("mix")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, help="NanoAOD-format ROOT file to write (.root).")

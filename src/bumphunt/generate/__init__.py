@@ -1,5 +1,6 @@
 """Event generation with Pythia 8 and FastJet: dijets in the LHC Olympics R&D formats, jet samples (the
-leading jet in a pT window) in the LHCO constituents layout, dimuons in CMS NanoAOD format.
+leading jet in a pT window) in the LHCO constituents layout, dimuons in CMS NanoAOD format,
+electrons and muons of top-pair events in a flat ntuple.
 
 Example
 -------
@@ -19,6 +20,7 @@ from bumphunt.generate.cards import (
 )
 from bumphunt.generate.dimuon import DimuonPlan, generate_dimuon
 from bumphunt.generate.jet_loop import JetSelection, generate_jet_chunk
+from bumphunt.generate.leptons import LeptonPlan, generate_leptons
 from bumphunt.generate.pythia_loop import ChunkResult, DijetSelection, generate_chunk, make_pythia
 from bumphunt.generate.run import GenerationPlan, GenerationSummary, JetPlan, generate, generate_jets
 
@@ -34,12 +36,14 @@ __all__ = [
     "GenerationSummary",
     "JetPlan",
     "JetSelection",
+    "LeptonPlan",
     "ProcessCard",
     "generate",
     "generate_chunk",
     "generate_dimuon",
     "generate_jet_chunk",
     "generate_jets",
+    "generate_leptons",
     "make_pythia",
     "qcd_dijet",
     "wprime_to_xy",

@@ -29,6 +29,7 @@ __all__ = [
     "drell_yan",
     "qcd_dijet",
     "qcd_jets",
+    "ttbar",
     "upsilon",
     "wprime_to_scalars",
     "wprime_to_wz",
@@ -310,3 +311,9 @@ def wprime_to_scalars(
 
 #: Jet-sample card factories by command-line name.
 JET_PROCESSES = {"qcd": qcd_jets, "top": zprime_to_tops, "w": wprime_to_wz, "scalar": wprime_to_scalars}
+
+
+def ttbar() -> ProcessCard:
+    """Top-pair production (``Top:gg2ttbar``, ``Top:qqbar2ttbar``) with every decay open: leptons from
+    W decays (prompt, or through a tau) and from b and c hadron decays."""
+    return ProcessCard(name="ttbar", settings=("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"), label=0)

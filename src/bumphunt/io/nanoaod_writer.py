@@ -5,12 +5,11 @@ Branch names and types follow NanoAOD: ``run``, ``luminosityBlock`` (uint32), ``
 with float32 momenta and measurements, int32 charges and indices, bool identification flags and a
 uint8 ``Muon_genPartFlav``. One difference remains: uproot writes the collection counters ``nMuon``,
 ``nJet`` as int32 where CMS writes uint32; readers see the same numbers. The provenance is stored as a
-JSON string (``TObjString``) under :data:`PROVENANCE_KEY`.
+JSON string (``TObjString``) under :data:`PROVENANCE_KEY` (:mod:`bumphunt.io.root_writer`).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,14 +17,11 @@ from typing import Any
 
 import awkward as ak
 import numpy as np
-import uproot
 
-from bumphunt._files import atomic_path
 from bumphunt.errors import ConfigError
+from bumphunt.io.root_writer import PROVENANCE_KEY, EventIds, read_root_provenance, write_root_tree
 
 __all__ = ["BRANCH_TYPES", "PROVENANCE_KEY", "read_root_provenance", "write_nanoaod"]
-
-PROVENANCE_KEY = "bumphunt_provenance"
 
 #: numpy type of every field, by collection (``None``: event-level branches).
 BRANCH_TYPES: dict[str | None, dict[str, type[np.generic]]] = {
@@ -55,22 +51,15 @@ BRANCH_TYPES: dict[str | None, dict[str, type[np.generic]]] = {
 _IDS = {"run": np.uint32, "luminosityBlock": np.uint32, "event": np.uint64}
 
 
-def _typed(events: ak.Array, first_event: int, run: int) -> dict[str, Any]:
-    """The branch data of one block of events, cast to the NanoAOD types."""
-    n = len(events)
-    data: dict[str, Any] = {
-        "run": np.full(n, run, dtype=np.uint32),
-        "luminosityBlock": np.ones(n, dtype=np.uint32),
-        "event": np.arange(first_event + 1, first_event + n + 1, dtype=np.uint64),
-    }
-    for name, dtype in BRANCH_TYPES[None].items():
-        data[name] = ak.to_numpy(events[name]).astype(dtype)
-    for collection in ("Muon", "Jet"):
-        objects = events[collection]
-        data[collection] = ak.zip(
-            {q: ak.values_astype(objects[q], dtype) for q, dtype in BRANCH_TYPES[collection].items()}
-        )
-    return data
+def _event_ids(run: int) -> EventIds:
+    def make(first: int, n: int) -> dict[str, np.ndarray]:
+        return {
+            "run": np.full(n, run, dtype=np.uint32),
+            "luminosityBlock": np.ones(n, dtype=np.uint32),
+            "event": np.arange(first + 1, first + n + 1, dtype=np.uint64),
+        }
+
+    return dict(_IDS), make
 
 
 def write_nanoaod(
@@ -102,24 +91,4 @@ def write_nanoaod(
     path = Path(path)
     if path.suffix.lower() != ".root":
         raise ConfigError(f"output file {str(path)!r}: a NanoAOD file needs the suffix .root")
-    branch_types: dict[str, Any] = dict(_IDS) | dict(BRANCH_TYPES[None])
-    for collection in ("Muon", "Jet"):
-        empty = ak.zip({q: np.zeros(0, dtype=d) for q, d in BRANCH_TYPES[collection].items()})
-        branch_types[collection] = ak.unflatten(empty, np.zeros(0, dtype=np.int64)).type.content
-    with atomic_path(path) as tmp, uproot.recreate(tmp) as file:
-        tree = file.mktree("Events", branch_types, title="Events")
-        written = 0
-        for block in blocks:
-            if len(block):
-                tree.extend(_typed(block, written, run))
-                written += len(block)
-        file[PROVENANCE_KEY] = json.dumps(provenance, sort_keys=True)
-    return path
-
-
-def read_root_provenance(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The provenance stored by :func:`write_nanoaod` (empty if the file has none)."""
-    with uproot.open(path) as file:
-        if PROVENANCE_KEY not in file:
-            return {}
-        return json.loads(str(file[PROVENANCE_KEY]))
+    return write_root_tree(path, "Events", BRANCH_TYPES, blocks, provenance, event_ids=_event_ids(run))

@@ -117,6 +117,7 @@ def train_with_early_stopping(
     lr_decay: float | None = None,
     lr_patience: int = 3,
     progress: ProgressCallback | None = None,
+    epoch_end: Callable[[int], None] | None = None,
     name: str = "model",
 ) -> TrainingHistory:
     """Train ``module`` with Adam and early stopping; restore the best epoch's parameters.
@@ -139,6 +140,9 @@ def train_with_early_stopping(
         not improved for ``lr_patience`` epochs (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
+    epoch_end
+        ``epoch_end(epoch)`` after each epoch (from 0), with the module in evaluation mode and the
+        epoch's parameters (to follow metrics along training).
     name
         Name of the model in log messages.
     """
@@ -185,6 +189,8 @@ def train_with_early_stopping(
             train_history[-1],
             validation_loss,
         )
+        if epoch_end is not None:
+            epoch_end(epoch)
         if scheduler is not None:
             scheduler.step(validation_loss)
         if validation_loss < best_loss:

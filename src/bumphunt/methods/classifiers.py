@@ -46,6 +46,7 @@ __all__ = [
     "HGBEnsemble",
     "MLPEnsemble",
     "balanced_weights",
+    "build_mlp",
     "stratified_split",
 ]
 
@@ -280,6 +281,21 @@ class HGBEnsemble(_AveragedEnsemble):
         return member.model.predict_proba(member.bins.transform(X))[:, 1]
 
 
+def build_mlp(
+    n_inputs: int, hidden_layers: Sequence[int], *, seed: int, device: torch.device
+) -> torch.nn.Module:
+    """A fully connected network with ReLU hidden layers of the given widths and one output (a logit),
+    initialized from ``seed``."""
+    layers: list[torch.nn.Module] = []
+    n_in = n_inputs
+    with seeded(seed, device):
+        for width in hidden_layers:
+            layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
+            n_in = width
+        layers.append(torch.nn.Linear(n_in, 1))
+        return torch.nn.Sequential(*layers).to(device)
+
+
 @dataclass(frozen=True)
 class _Network:
     """One trained MLP with the standardization of its inputs."""
@@ -372,14 +388,7 @@ class MLPEnsemble(_AveragedEnsemble):
         widths = list(self.hidden_layers)
         standardize = Standardize().fit(train[0])
         init_seed, batch_seed = child_seeds(seed, 2)
-        layers: list[torch.nn.Module] = []
-        n_in = train[0].shape[1]
-        with seeded(init_seed, self.device_):
-            for width in widths:
-                layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
-                n_in = width
-            layers.append(torch.nn.Linear(n_in, 1))
-            module = torch.nn.Sequential(*layers).to(self.device_)
+        module = build_mlp(train[0].shape[1], widths, seed=init_seed, device=self.device_)
 
         def per_event_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             logits = module(x).squeeze(-1)
