@@ -40,11 +40,13 @@ LAYERS: dict[str, int] = {
     "ensemble": 6,
     "cluster_scan": 6,
     "interpretable": 6,
+    "lepton_id": 6,
     "demo": 6,
     # the command line
     "cli": 7,
     "cli_cluster_scan": 7,
     "cli_interpret": 7,
+    "cli_lepton_id": 7,
 }
 
 

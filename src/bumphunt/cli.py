@@ -931,6 +931,9 @@ def _add_command_groups() -> None:
     from bumphunt.cli_interpret import interpret
 
     cli.add_command(interpret)
+    from bumphunt.cli_lepton_id import lepton_id
+
+    cli.add_command(lepton_id)
 
 
 _add_command_groups()
