@@ -12,6 +12,8 @@
 * :mod:`~bumphunt.methods.unsupervised` -- the autoencoder as a cross-fitted detector in a window
 * :mod:`~bumphunt.methods.mimickers` -- high-level and paired networks that mimic an anomaly score
 * :mod:`~bumphunt.methods.observable_selection` -- greedy ADO-guided choice of the mimickers' observables
+* :mod:`~bumphunt.methods.threshold` -- the best single cut on one variable, a baseline classifier
+* :mod:`~bumphunt.methods.training_curves` -- train and test metrics along a training (overtraining studies)
 """
 
 from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
@@ -31,6 +33,8 @@ from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
+from bumphunt.methods.threshold import ThresholdClassifier
+from bumphunt.methods.training_curves import TrainingCurves, mlp_training_curves
 from bumphunt.methods.unsupervised import AutoencoderAD
 
 __all__ = [
@@ -55,5 +59,8 @@ __all__ = [
     "MinMaxLogit",
     "Standardize",
     "Supervised",
+    "ThresholdClassifier",
+    "TrainingCurves",
     "assign_folds",
+    "mlp_training_curves",
 ]
