@@ -58,7 +58,7 @@ def _names(text: str) -> tuple[str, ...]:
     help="Input of the overtraining study.",
 )
 @click.option(
-    "--sizes", default=None, help="Comma-separated training-set sizes [default: 100, 300, ... and all]."
+    "--sizes", default=None, help="Comma-separated training-set sizes [default: 10, 30, 100, ... and all]."
 )
 @click.option(
     "--curve-epochs", type=int, default=100, show_default=True, help="Epochs of each training curve."

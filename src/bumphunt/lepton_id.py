@@ -50,12 +50,12 @@ __all__ = [
 MODELS = ("mlp", "trees")
 #: Energy bins (GeV) of the baseline's accuracy.
 DEFAULT_ENERGY_EDGES = (0.0, 20.0, 50.0, 100.0, 200.0, 400.0, 1000.0, 14000.0)
-_DEFAULT_SIZES = (100, 300, 1000, 3000, 10_000, 30_000)
+_DEFAULT_SIZES = (10, 30, 100, 300, 1000, 3000, 10_000, 30_000)
 
 
 def curve_sizes(n_train: int, sizes: Sequence[int] | None = None) -> tuple[int, ...]:
     """Training-set sizes of the overtraining study: ``sizes`` checked against ``n_train``, or by default
-    100, 300, 1000, ... up to half of ``n_train``, and ``n_train`` itself."""
+    10, 30, 100, 300, ... up to half of ``n_train``, and ``n_train`` itself."""
     if sizes is None:
         return (*(s for s in _DEFAULT_SIZES if 2 * s <= n_train), n_train)
     chosen = tuple(sorted(set(sizes)))
