@@ -21,19 +21,24 @@ __all__ = [
     "JET_PROCESSES",
     "JET_PTHAT_RANGE",
     "JET_RESONANCE_MASS",
+    "MOD_PROCESSES",
+    "MOD_PTHAT_MIN",
     "PROCESSES",
+    "SEVEN_TEV",
     "UPSILONS",
     "ProcessCard",
     "bbbar",
     "ccbar",
     "drell_yan",
     "qcd_dijet",
+    "qcd_dijets_7tev",
     "qcd_jets",
     "ttbar",
     "upsilon",
     "wprime_to_scalars",
     "wprime_to_wz",
     "wprime_to_xy",
+    "zprime_to_dijets_7tev",
     "zprime_to_tops",
 ]
 
@@ -317,3 +322,34 @@ def ttbar() -> ProcessCard:
     """Top-pair production (``Top:gg2ttbar``, ``Top:qqbar2ttbar``) with every decay open: leptons from
     W decays (prompt, or through a tau) and from b and c hadron decays."""
     return ProcessCard(name="ttbar", settings=("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"), label=0)
+
+
+#: Settings of the 2011 LHC run (pp at 7 TeV), the energy of the CMS 2011A Open Data jets (MOD files).
+SEVEN_TEV: tuple[str, ...] = ("Beams:eCM = 7000.",)
+#: Default pTHat cut of the 7 TeV QCD dijet card (GeV): jets of 375 GeV come from harder scatterings.
+MOD_PTHAT_MIN = 300.0
+
+
+def qcd_dijets_7tev(pthat_min: float = MOD_PTHAT_MIN) -> ProcessCard:
+    """QCD 2 -> 2 scattering (``HardQCD:all``) at 7 TeV with pTHat > ``pthat_min`` (GeV): the background of
+    the CMS 2011A jet selection."""
+    return ProcessCard(
+        name="qcd",
+        settings=(*SEVEN_TEV, "HardQCD:all = on", f"PhaseSpace:pTHatMin = {_check_pthat(pthat_min)!r}"),
+        label=0,
+    )
+
+
+def zprime_to_dijets_7tev(m_zprime: float = 1000.0) -> ProcessCard:
+    """A narrow Z' (1 % width) at 7 TeV decaying to light-quark pairs (u, d, s, c, b): a dijet resonance."""
+    settings = (*SEVEN_TEV, *_zprime(m_zprime, "1 -1"), "32:addChannel = 1 1.0 100 2 -2")
+    settings += (
+        "32:addChannel = 1 1.0 100 3 -3",
+        "32:addChannel = 1 1.0 100 4 -4",
+        "32:addChannel = 1 1.0 100 5 -5",
+    )
+    return ProcessCard(name="zprime", settings=settings, label=1)
+
+
+#: 7 TeV dijet card factories of ``bumphunt generate mod-dijets`` by command-line name.
+MOD_PROCESSES = {"qcd": qcd_dijets_7tev, "zprime": zprime_to_dijets_7tev}

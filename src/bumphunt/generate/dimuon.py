@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -34,10 +32,10 @@ from bumphunt import __version__
 from bumphunt._files import atomic_path
 from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError
-from bumphunt.executors import ResultStore, Task
+from bumphunt.executors import Task
 from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
 from bumphunt.generate.pythia_loop import pythia_settings, pythia_version
-from bumphunt.generate.run import ChunkedPlan, GenerationSummary, _executor, run_chunks, sigma_pb
+from bumphunt.generate.run import ChunkedPlan, GenerationSummary, generate_file, sigma_pb
 from bumphunt.io.nanoaod_writer import write_nanoaod
 from bumphunt.physics.muon_detector import DetectorModel
 
@@ -169,18 +167,18 @@ def generate_dimuon(
     path = Path(output)
     if path.suffix.lower() != ".root":
         raise ConfigError(f"output file {str(path)!r}: a NanoAOD file needs the suffix .root")
-    spec = _executor(workers, executor)
-    work = Path(work_dir) if work_dir is not None else path.with_name(path.name + ".parts")
-    start = time.perf_counter()
-    chunks, reused = run_chunks(plan, work, functools.partial(_run_chunk, plan), spec, progress)
-    store = ResultStore(chunks)
-    records = [store.read(f"chunk-{i:05d}")["result"] for i in range(len(plan.chunk_sizes))]
-    provenance = _provenance(plan, records, command)
-    written = write_nanoaod(path, _blocks(chunks, len(records)), provenance)
-    shutil.rmtree(work)
-    return GenerationSummary(
-        outputs=[written],
-        provenance=provenance,
-        wall_seconds=time.perf_counter() - start,
-        chunks_reused=reused,
+
+    def finish(chunks: Path, records: list[dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
+        provenance = _provenance(plan, records, command)
+        return write_nanoaod(path, _blocks(chunks, len(records)), provenance), provenance
+
+    return generate_file(
+        plan,
+        path,
+        functools.partial(_run_chunk, plan),
+        finish,
+        workers=workers,
+        executor=executor,
+        work_dir=work_dir,
+        progress=progress,
     )

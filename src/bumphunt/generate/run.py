@@ -326,6 +326,39 @@ def run_chunks(
     return chunks, reused
 
 
+def generate_file(
+    plan: ChunkedPlan,
+    path: Path,
+    run_chunk: Callable[[Path, Task], dict[str, Any]],
+    finish: Callable[[Path, list[dict[str, Any]]], tuple[Path, dict[str, Any]]],
+    *,
+    workers: int = 1,
+    executor: ExecutorConfig | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> GenerationSummary:
+    """Run the chunks of ``plan`` (:func:`run_chunks`) and write one file from them.
+
+    ``finish(chunks, records)`` writes the output from the chunk directory and the chunks' result
+    records and returns the written path and the provenance; the work directory (``<path>.parts`` unless
+    ``work_dir``) is removed afterwards.
+    """
+    spec = _executor(workers, executor)
+    work = Path(work_dir) if work_dir is not None else path.with_name(path.name + ".parts")
+    start = time.perf_counter()
+    chunks, reused = run_chunks(plan, work, run_chunk, spec, progress)
+    store = ResultStore(chunks)
+    records = [store.read(f"chunk-{i:05d}")["result"] for i in range(len(plan.chunk_sizes))]
+    written, provenance = finish(chunks, records)
+    shutil.rmtree(work)
+    return GenerationSummary(
+        outputs=[written],
+        provenance=provenance,
+        wall_seconds=time.perf_counter() - start,
+        chunks_reused=reused,
+    )
+
+
 def sigma_pb(
     generated: Sequence[int], sigma_mb: Sequence[float], sigma_err_mb: Sequence[float]
 ) -> tuple[float, float]:
