@@ -456,6 +456,64 @@ def generate_ttbar_leptons_command(
     )
 
 
+@generate.command("mod-dijets")
+@click.option(
+    "--process",
+    default="qcd",
+    show_default=True,
+    help="'qcd' (QCD dijets, label 0) or 'zprime' (a narrow Z' -> q qbar dijet resonance, label 1).",
+)
+@click.option("-n", "--events", "n_events", type=int, required=True, help="Number of events that pass.")
+@click.option("-o", "--output", required=True, help="MOD HDF5 file to write (.h5).")
+@_executor_options
+@click.option("--chunk-size", type=int, default=1000, show_default=True, help="Selected events per chunk.")
+@click.option("--mass", type=float, default=None, help="zprime: the Z' mass in GeV [default: 1000].")
+@click.option("--pthat-min", type=float, default=None, help="qcd: PhaseSpace:pTHatMin in GeV [default: 300].")
+@click.option("--radius", type=float, default=0.5, show_default=True, help="Anti-kT radius R.")
+@click.option("--jet-pt-min", type=float, default=375.0, show_default=True, help="Both jets above (GeV).")
+@click.option("--jet-eta-max", type=float, default=1.9, show_default=True, help="Both jets within |eta|.")
+def generate_mod_dijets_command(
+    process: str,
+    n_events: int,
+    output: str,
+    seed: int,
+    workers: int,
+    executor: str,
+    address: str | None,
+    chunk_size: int,
+    mass: float | None,
+    pthat_min: float | None,
+    radius: float,
+    jet_pt_min: float,
+    jet_eta_max: float,
+) -> None:
+    """Dijet events at 7 TeV in the CMS 2011A jet selection (MOD HDF5 layout): the two hardest anti-kT
+    R = 0.5 jets, both above 375 GeV and within |eta| < 1.9, with their generator-level particles."""
+    from bumphunt.generate.cards import MOD_PROCESSES
+    from bumphunt.generate.mod_dijets import ModPlan, generate_mod_dijets
+    from bumphunt.generate.mod_loop import ModSelection
+
+    if process not in MOD_PROCESSES:
+        raise ConfigError(f"unknown process {process!r}; choose one of {', '.join(sorted(MOD_PROCESSES))}")
+    if process == "qcd" and mass is not None:
+        raise ConfigError("--mass applies to --process zprime only")
+    if process == "zprime" and pthat_min is not None:
+        raise ConfigError("--pthat-min applies to --process qcd only")
+    value = mass if process == "zprime" else pthat_min
+    card = MOD_PROCESSES[process]() if value is None else MOD_PROCESSES[process](value)
+    selection = ModSelection(radius=radius, jet_pt_min=jet_pt_min, jet_eta_max=jet_eta_max)
+    plan = ModPlan(card, n_events=n_events, seed=seed, chunk_size=chunk_size, selection=selection)
+    _run_generation(
+        f"mod-dijets --process {card.name}",
+        card.name,
+        n_events,
+        lambda **kw: generate_mod_dijets(plan, output, **kw),
+        executor,
+        workers,
+        address,
+    )
+
+
 @generate.command("mix")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", "output", required=True, help="NanoAOD-format ROOT file to write (.root).")
