@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 import awkward as ak
 import numpy as np
@@ -32,7 +32,14 @@ from bumphunt.errors import ConfigError, DataFormatError
 from bumphunt.events import EventSet, NonFinitePolicy
 from bumphunt.io._source import check_columns, open_h5py
 
-__all__ = ["EVENT_COLUMNS", "ModJets", "read_mod_dijets", "read_mod_jets"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "ModDijets",
+    "ModJets",
+    "read_mod_dijet_particles",
+    "read_mod_dijets",
+    "read_mod_jets",
+]
 
 #: The ``jets_i`` columns that together identify a collision event.
 EVENT_COLUMNS = ("fn", "rn", "lbn", "evn")
@@ -133,6 +140,94 @@ def _particles(path: Path, handle, name: str, n_jets: int) -> ak.Array:
     return ak.unflatten(records, np.diff(index))
 
 
+def _two_hardest(mod: ModJets, corrected: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Rows of the hardest and second-hardest jet of each event with two or more jets, the jet count
+    of every event, and ``momenta(rows)``: the (corrected) four-momenta of jet rows."""
+    jets = mod.jets
+    check_columns(
+        Path(mod.source), jets.columns, ["jet_pt", "jet_y", "jet_phi", "jet_m"], kind="jets_f column"
+    )
+    scale = jets["jec"].to_numpy() if corrected and "jec" in jets.columns else np.ones(len(jets))
+    pt = jets["jet_pt"].to_numpy() * scale
+    order = np.lexsort((-pt, jets["event"].to_numpy()))
+    event = jets["event"].to_numpy()[order]
+    rank = np.arange(len(order)) - np.searchsorted(event, event, side="left")
+    counts = np.bincount(event, minlength=mod.n_events)
+    lead = order[(rank == 0) & (counts[event] >= 2)]
+    sub = order[(rank == 1)]
+
+    def momenta(rows: np.ndarray) -> Any:
+        """Four-momenta from (pT, rapidity, phi, m): E = mT cosh y, pz = mT sinh y."""
+        rapidity = jets["jet_y"].to_numpy()[rows]
+        transverse_mass = np.hypot(pt[rows], jets["jet_m"].to_numpy()[rows] * scale[rows])
+        return vector.array(
+            {
+                "pt": pt[rows],
+                "phi": jets["jet_phi"].to_numpy()[rows],
+                "pz": transverse_mass * np.sinh(rapidity),
+                "E": transverse_mass * np.cosh(rapidity),
+            }
+        )
+
+    return lead, sub, counts, momenta
+
+
+@dataclass(frozen=True)
+class ModDijets:
+    """The events of a MOD file with two or more jets: dijet mass and the two hardest jets' particles.
+
+    Attributes
+    ----------
+    mass
+        Dijet mass of each event (GeV).
+    particles
+        ``events * 2 * var * {pt, y, phi, ...}``: the particles of the hardest and the second-hardest jet.
+    source, kind
+        The file, and which particles were read (``"pfcs"`` or ``"gens"``).
+    """
+
+    mass: np.ndarray
+    particles: ak.Array
+    source: str
+    kind: str
+
+
+def read_mod_dijet_particles(
+    path: str | os.PathLike[str],
+    *,
+    particles: Literal["auto", "pfcs", "gens"] = "auto",
+    corrected: bool = True,
+) -> ModDijets:
+    """Dijet masses and the particles of the two hardest jets of each event with two or more jets.
+
+    Parameters
+    ----------
+    path
+        The MOD HDF5 file.
+    particles
+        ``"pfcs"``, ``"gens"``, or ``"auto"``: ``pfcs`` when the file has them (recorded and simulated
+        data), else ``gens`` (generator level, as in generated files).
+    corrected
+        As in :func:`read_mod_dijets`.
+
+    Raises
+    ------
+    bumphunt.errors.DataFormatError
+        If the file lacks the jets or the particles datasets.
+    """
+    if particles == "auto":
+        path_, handle = open_h5py(path, _WHAT)
+        with handle:
+            keys = set(handle.keys())
+        particles = "pfcs" if "pfcs" in keys else "gens" if "gens" in keys else "pfcs"
+        path = path_
+    mod = read_mod_jets(path, particles=particles)
+    lead, sub, _, momenta = _two_hardest(mod, corrected)
+    jet_particles = cast(ak.Array, mod.particles)  # read with particles
+    pairs = ak.concatenate([jet_particles[lead][:, None], jet_particles[sub][:, None]], axis=1)
+    return ModDijets(np.asarray((momenta(lead) + momenta(sub)).mass), pairs, mod.source, particles)
+
+
 def read_mod_dijets(
     path: str | os.PathLike[str],
     *,
@@ -153,31 +248,7 @@ def read_mod_dijets(
     """
     mod = read_mod_jets(path, particles=None)
     jets = mod.jets
-    check_columns(
-        Path(mod.source), jets.columns, ["jet_pt", "jet_y", "jet_phi", "jet_m"], kind="jets_f column"
-    )
-    scale = jets["jec"].to_numpy() if corrected and "jec" in jets.columns else np.ones(len(jets))
-    pt = jets["jet_pt"].to_numpy() * scale
-    order = np.lexsort((-pt, jets["event"].to_numpy()))
-    event = jets["event"].to_numpy()[order]
-    rank = np.arange(len(order)) - np.searchsorted(event, event, side="left")
-    counts = np.bincount(event, minlength=mod.n_events)
-    lead = order[(rank == 0) & (counts[event] >= 2)]
-    sub = order[(rank == 1)]
-
-    def momenta(rows: np.ndarray):
-        """Four-momenta from (pT, rapidity, phi, m): E = mT cosh y, pz = mT sinh y."""
-        rapidity = jets["jet_y"].to_numpy()[rows]
-        transverse_mass = np.hypot(pt[rows], jets["jet_m"].to_numpy()[rows] * scale[rows])
-        return vector.array(
-            {
-                "pt": pt[rows],
-                "phi": jets["jet_phi"].to_numpy()[rows],
-                "pz": transverse_mass * np.sinh(rapidity),
-                "E": transverse_mass * np.cosh(rapidity),
-            }
-        )
-
+    lead, sub, counts, momenta = _two_hardest(mod, corrected)
     j1, j2 = momenta(lead), momenta(sub)
     features = np.column_stack([j1.pt, j1.rapidity, j1.mass, j2.pt, j2.rapidity, j2.mass])
     names = ("j1_pt", "j1_y", "j1_m", "j2_pt", "j2_y", "j2_m")
