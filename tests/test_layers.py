@@ -41,12 +41,14 @@ LAYERS: dict[str, int] = {
     "cluster_scan": 6,
     "interpretable": 6,
     "lepton_id": 6,
+    "massbin_scan": 6,
     "demo": 6,
     # the command line
     "cli": 7,
     "cli_cluster_scan": 7,
     "cli_interpret": 7,
     "cli_lepton_id": 7,
+    "cli_massbin": 7,
 }
 
 

@@ -992,6 +992,9 @@ def _add_command_groups() -> None:
     from bumphunt.cli_lepton_id import lepton_id
 
     cli.add_command(lepton_id)
+    from bumphunt.cli_massbin import massbin_scan
+
+    cli.add_command(massbin_scan)
 
 
 _add_command_groups()
