@@ -14,6 +14,7 @@
 * :mod:`~bumphunt.methods.observable_selection` -- greedy ADO-guided choice of the mimickers' observables
 * :mod:`~bumphunt.methods.threshold` -- the best single cut on one variable, a baseline classifier
 * :mod:`~bumphunt.methods.training_curves` -- train and test metrics along a training (overtraining studies)
+* :mod:`~bumphunt.methods.pfn` -- Particle Flow Networks on sets of particles
 """
 
 from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
@@ -32,6 +33,7 @@ from bumphunt.methods.detectors import (
 from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
+from bumphunt.methods.pfn import ParticleFlowNetwork, PFNClassifier
 from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
 from bumphunt.methods.threshold import ThresholdClassifier
 from bumphunt.methods.training_curves import TrainingCurves, mlp_training_curves
@@ -57,6 +59,8 @@ __all__ = [
     "Log",
     "MLPEnsemble",
     "MinMaxLogit",
+    "PFNClassifier",
+    "ParticleFlowNetwork",
     "Standardize",
     "Supervised",
     "ThresholdClassifier",
