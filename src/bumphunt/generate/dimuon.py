@@ -21,21 +21,24 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from bumphunt import __version__
 from bumphunt._files import atomic_path
 from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError
 from bumphunt.executors import Task
 from bumphunt.generate.dimuon_loop import generate_dimuon_chunk
-from bumphunt.generate.pythia_loop import pythia_settings, pythia_version
-from bumphunt.generate.run import ChunkedPlan, GenerationSummary, generate_file, sigma_pb
+from bumphunt.generate.run import (
+    ChunkedPlan,
+    GenerationSummary,
+    chunk_record,
+    generate_file,
+    records_provenance,
+)
 from bumphunt.io.nanoaod_writer import write_nanoaod
 from bumphunt.physics.muon_detector import DetectorModel
 
@@ -79,50 +82,22 @@ def _run_chunk(plan: DimuonPlan, chunks: Path, task: Task) -> dict[str, Any]:
     )
     with atomic_path(_chunk_path(chunks, index)) as tmp:
         ak.to_parquet(chunk.events, tmp)
-    return {
-        "n_selected": size,
-        "n_generated": chunk.n_generated,
-        "n_passed": chunk.n_passed,
-        "n_shared": chunk.shared,
-        "n_left_out": chunk.n_left_out,
-        "sigma_mb": chunk.sigma_mb,
-        "sigma_err_mb": chunk.sigma_err_mb,
-    }
+    return chunk_record(size, chunk, n_shared=chunk.shared, n_left_out=chunk.n_left_out)
 
 
 def _provenance(plan: DimuonPlan, records: list[dict[str, Any]], command: str | None) -> dict[str, Any]:
-    generated = [r["n_generated"] for r in records]
-    n_generated, n_passed = sum(generated), sum(r["n_passed"] for r in records)
-    sigma, sigma_err = sigma_pb(
-        generated, [r["sigma_mb"] for r in records], [r["sigma_err_mb"] for r in records]
+    return records_provenance(
+        plan,
+        records,
+        command,
+        layout="CMS NanoAOD (generated)",
+        repeated_decays=list(plan.card.repeated_decays),
+        decay_repeats=plan.card.decay_repeats,
+        detector=asdict(plan.detector),
+        min_muons=plan.min_muons,
+        events_sharing_a_generated_event=sum(r["n_shared"] for r in records),
+        generated_events_left_out=sum(r["n_left_out"] for r in records),
     )
-    efficiency = n_passed / n_generated
-    return {
-        "format": "CMS NanoAOD (generated)",
-        "bumphunt_version": __version__,
-        "generator": f"Pythia {pythia_version()}",
-        "process": plan.card.name,
-        "label": plan.card.label,
-        "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
-        "repeated_decays": list(plan.card.repeated_decays),
-        "decay_repeats": plan.card.decay_repeats,
-        "detector": asdict(plan.detector),
-        "min_muons": plan.min_muons,
-        "seed": plan.seed,
-        "chunk_size": plan.chunk_size,
-        "chunk_seeds": plan.chunk_seeds,
-        "n_events": plan.n_events,
-        "n_generated": n_generated,
-        "n_selected_before_truncation": n_passed,
-        "events_sharing_a_generated_event": sum(r["n_shared"] for r in records),
-        "generated_events_left_out": sum(r["n_left_out"] for r in records),
-        "selection_efficiency": efficiency,
-        "sigma_generated_pb": sigma,
-        "sigma_generated_err_pb": sigma_err,
-        "sigma_selected_pb": sigma * efficiency,
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def _blocks(chunks: Path, n_chunks: int) -> Iterator[ak.Array]:

@@ -19,21 +19,24 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import awkward as ak
 import numpy as np
 
-from bumphunt import __version__
 from bumphunt._files import atomic_path
 from bumphunt.config import ExecutorConfig
 from bumphunt.errors import ConfigError
 from bumphunt.executors import Task
 from bumphunt.generate.lepton_loop import COLLECTIONS, generate_lepton_chunk
-from bumphunt.generate.pythia_loop import pythia_settings, pythia_version
-from bumphunt.generate.run import ChunkedPlan, GenerationSummary, generate_file, sigma_pb
+from bumphunt.generate.run import (
+    ChunkedPlan,
+    GenerationSummary,
+    chunk_record,
+    generate_file,
+    records_provenance,
+)
 from bumphunt.io.root_writer import write_root_tree
 from bumphunt.physics.lepton_detector import LeptonDetector
 
@@ -86,42 +89,18 @@ def _run_chunk(plan: LeptonPlan, chunks: Path, task: Task) -> dict[str, Any]:
     )
     with atomic_path(_chunk_path(chunks, index)) as tmp:
         ak.to_parquet(chunk.events, tmp)
-    return {
-        "n_selected": size,
-        "n_generated": chunk.n_generated,
-        "n_passed": chunk.n_passed,
-        "sigma_mb": chunk.sigma_mb,
-        "sigma_err_mb": chunk.sigma_err_mb,
-    }
+    return chunk_record(size, chunk)
 
 
 def _provenance(plan: LeptonPlan, records: list[dict[str, Any]], command: str | None) -> dict[str, Any]:
-    generated = [r["n_generated"] for r in records]
-    n_generated, n_passed = sum(generated), sum(r["n_passed"] for r in records)
-    sigma, sigma_err = sigma_pb(
-        generated, [r["sigma_mb"] for r in records], [r["sigma_err_mb"] for r in records]
+    return records_provenance(
+        plan,
+        records,
+        command,
+        layout="flat lepton ntuple (generated)",
+        detector=asdict(plan.detector),
+        min_leptons=plan.min_leptons,
     )
-    efficiency = n_passed / n_generated
-    return {
-        "format": "flat lepton ntuple (generated)",
-        "bumphunt_version": __version__,
-        "generator": f"Pythia {pythia_version()}",
-        "process": plan.card.name,
-        "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
-        "detector": asdict(plan.detector),
-        "min_leptons": plan.min_leptons,
-        "seed": plan.seed,
-        "chunk_size": plan.chunk_size,
-        "chunk_seeds": plan.chunk_seeds,
-        "n_events": plan.n_events,
-        "n_generated": n_generated,
-        "selection_efficiency": efficiency,
-        "sigma_generated_pb": sigma,
-        "sigma_generated_err_pb": sigma_err,
-        "sigma_selected_pb": sigma * efficiency,
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
 
 
 def _blocks(chunks: Path, n_chunks: int) -> Iterator[ak.Array]:

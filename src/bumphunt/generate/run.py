@@ -326,6 +326,54 @@ def run_chunks(
     return chunks, reused
 
 
+def chunk_record(n_selected: int, chunk: Any, **extra: Any) -> dict[str, Any]:
+    """The result record of one generated chunk: its size, the generated and passed events and Pythia's
+    cross section (``chunk`` has ``n_generated``, ``n_passed``, ``sigma_mb``, ``sigma_err_mb``)."""
+    return {
+        "n_selected": n_selected,
+        "n_generated": int(chunk.n_generated),
+        "n_passed": int(chunk.n_passed),
+        "sigma_mb": float(chunk.sigma_mb),
+        "sigma_err_mb": float(chunk.sigma_err_mb),
+        **extra,
+    }
+
+
+def records_provenance(
+    plan: ChunkedPlan, records: Sequence[dict[str, Any]], command: str | None, *, layout: str, **fields: Any
+) -> dict[str, Any]:
+    """The provenance of a generated file from its plan and the chunks' :func:`chunk_record` s: format,
+    versions, process and Pythia settings, seeds, counts, efficiency and cross sections, the command and
+    the time, with ``fields`` (selection, detector, ...) added."""
+    generated = [r["n_generated"] for r in records]
+    n_generated, n_passed = sum(generated), sum(r["n_passed"] for r in records)
+    sigma, sigma_err = sigma_pb(
+        generated, [r["sigma_mb"] for r in records], [r["sigma_err_mb"] for r in records]
+    )
+    efficiency = n_passed / n_generated
+    return {
+        "format": layout,
+        "bumphunt_version": __version__,
+        "generator": f"Pythia {pythia_version()}",
+        "process": plan.card.name,
+        "label": plan.card.label,
+        "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
+        **fields,
+        "seed": plan.seed,
+        "chunk_size": plan.chunk_size,
+        "chunk_seeds": plan.chunk_seeds,
+        "n_events": plan.n_events,
+        "n_generated": n_generated,
+        "n_selected_before_truncation": n_passed,
+        "selection_efficiency": efficiency,
+        "sigma_generated_pb": sigma,
+        "sigma_generated_err_pb": sigma_err,
+        "sigma_selected_pb": sigma * efficiency,
+        "command": command,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
 def generate_file(
     plan: ChunkedPlan,
     path: Path,
