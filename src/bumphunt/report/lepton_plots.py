@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from bumphunt.report.style import COLORS, add_experiment_label, new_figure, style_context
@@ -37,7 +38,8 @@ def training_curves_figure(
     with style_context():
         fig = new_figure((12.0, 8.5))
         ax = fig.subplots()
-        for colour, (size, entry) in zip(COLORS * 3, curves.items(), strict=False):
+        palette = colormaps["viridis"](np.linspace(0.0, 0.9, max(len(curves), 1)))
+        for colour, (size, entry) in zip(palette, curves.items(), strict=True):
             epochs = np.asarray(entry["epochs"])
             for part, style in (("train", "-"), ("test", "--")):
                 band = entry[f"{part}_{metric}"]
