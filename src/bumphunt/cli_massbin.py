@@ -58,6 +58,13 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 @click.option("--max-events", type=int, default=None, help="Most events used per bin [default: all].")
 @click.option("--folds", "n_folds", type=int, default=5, show_default=True, help="Folds over events.")
 @click.option("--epochs", "max_epochs", type=int, default=30, show_default=True, help="Most PFN epochs.")
+@click.option(
+    "--emd-pairs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Jet pairs for the EMD between bins (emd extra).",
+)
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of folds, subsets and training.")
 @click.option("--open-data", is_flag=True, help="Label the figure 'Open Data' instead of 'Simulation'.")
@@ -77,6 +84,7 @@ def massbin_scan(
     max_events: int | None,
     n_folds: int,
     max_epochs: int,
+    emd_pairs: int,
     device: str,
     seed: int,
     open_data: bool,
@@ -101,6 +109,7 @@ def massbin_scan(
         max_events=max_events,
         n_folds=n_folds,
         max_epochs=max_epochs,
+        emd_pairs=emd_pairs,
         device=device,
         seed=seed,
     )

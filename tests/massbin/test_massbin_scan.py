@@ -75,15 +75,16 @@ def test_massbin_command_and_its_errors(mod_samples, tmp_path, capsys):
     out = tmp_path / "scan"
     args = ["massbin-scan", str(mod_samples["qcd"]), "-o", str(out), "--edges", "800,900,1000,1150",
             "--min-events", "50", "--folds", "2", "--epochs", "2", "--max-particles", "20", "--null", "none",
-            "--device", "cpu"]  # fmt: skip
+            "--device", "cpu", "--emd-pairs", "20"]  # fmt: skip
     assert main(args) == 0
     assert "PFN between adjacent dijet-mass bins" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["pairs"]) == 2 and (out / "auc_scan.png").stat().st_size > 10_000
+    assert all(pair["emd"]["cross"] > 0 for pair in summary["pairs"])
     assert "| 800-900 | 900-1000 |" in (out / "report.md").read_text()
 
     def error(*extra: str, edges: str = "800,900,1000,1150") -> str:
-        assert main([*args[:4], "--edges", edges, *args[6:], *extra]) == 2
+        assert main([*args[:4], "--edges", edges, *args[6:-2], *extra]) == 2
         message = capsys.readouterr().err.strip()
         assert "\n" not in message
         return message
