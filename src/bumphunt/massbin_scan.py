@@ -7,7 +7,8 @@ tell the jets of the upper bin from those of the lower one, from scale-free part
 jet pT, which grows with the mass, cannot be read off). Training is per jet; an event is scored by the
 mean logit of its two jets, each from the fold model that did not see it (k folds over events), and the
 pair's AUC is that of the events of the two bins. Its error is the spread of the per-fold AUCs divided by
-sqrt(k).
+sqrt(k), or the Hanley-McNeil error of an AUC on that many events where that is larger (with a few folds
+the spread can come out small by chance).
 
 Far from a resonance the jets of neighbouring bins differ only by the smooth change of jet kinematics
 with the mass, and the AUC sits at a small offset above 0.5 that the *null* measures:
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_EDGES",
     "MassBinScanPlan",
     "ScanSample",
+    "auc_standard_error",
     "load_scan_sample",
     "pair_auc",
     "run_massbin_scan",
@@ -218,6 +220,14 @@ def _bin_events(
     return bins
 
 
+def auc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
+    """Standard error of an AUC measured on ``n_positive`` and ``n_negative`` events (Hanley and McNeil,
+    Radiology 143 (1982) 29): the spread from the finite test sample alone."""
+    q1, q2 = auc / (2.0 - auc), 2.0 * auc**2 / (1.0 + auc)
+    variance = auc * (1.0 - auc) + (n_positive - 1) * (q1 - auc**2) + (n_negative - 1) * (q2 - auc**2)
+    return float(np.sqrt(max(variance, 0.0) / (n_positive * n_negative)))
+
+
 def pair_auc(
     features: np.ndarray,
     mask: np.ndarray,
@@ -246,8 +256,10 @@ def pair_auc(
     Returns
     -------
     dict
-        ``auc`` (events scored by the fold model that did not see them), ``error`` (spread of the
-        per-fold AUCs over sqrt(k)), ``fold_aucs``, ``n_low``, ``n_high``, ``train_seconds_per_fold``.
+        ``auc`` (events scored by the fold model that did not see them); ``error``: the larger of the
+        spread of the per-fold AUCs over sqrt(k) (``fold_spread``, training and test noise, but itself
+        uncertain with few folds) and the Hanley-McNeil error of the AUC (:func:`auc_standard_error`, test
+        noise alone); ``fold_aucs``, ``n_low``, ``n_high``, ``train_seconds_per_fold``.
     """
     events = np.concatenate([low, high])
     labels = np.repeat([0, 1], [len(low), len(high)])
@@ -276,9 +288,12 @@ def pair_auc(
             model.decision_function(features[test_jets], mask[test_jets]).reshape(-1, 2).mean(axis=1)
         )
         fold_aucs.append(float(roc_auc_score(labels[test], scores[test])))
+    auc = float(roc_auc_score(labels, scores))
+    spread = float(np.std(fold_aucs, ddof=1) / np.sqrt(plan.n_folds))
     return {
-        "auc": float(roc_auc_score(labels, scores)),
-        "error": float(np.std(fold_aucs, ddof=1) / np.sqrt(plan.n_folds)),
+        "auc": auc,
+        "error": max(spread, auc_standard_error(auc, len(high), len(low))),
+        "fold_spread": spread,
         "fold_aucs": fold_aucs,
         "n_low": len(low),
         "n_high": len(high),

@@ -102,3 +102,20 @@ def test_massbin_command_and_its_errors(mod_samples, tmp_path, capsys):
     assert str(broken) in message and "jets_f" in message
     with pytest.raises(ConfigError, match="null='background' needs null_sources"):
         MassBinScanPlan(("a.h5",), null="background")
+
+
+def test_auc_standard_error_matches_the_spread_of_toy_aucs():
+    from sklearn.metrics import roc_auc_score
+
+    from bumphunt.massbin_scan import auc_standard_error
+
+    rng = np.random.default_rng(5)
+    for shift in (0.0, 1.0):
+        aucs = [
+            roc_auc_score(
+                np.repeat([0, 1], [300, 200]), np.r_[rng.normal(0, 1, 300), rng.normal(shift, 1, 200)]
+            )
+            for _ in range(2000)
+        ]
+        expected = auc_standard_error(float(np.mean(aucs)), 200, 300)
+        assert np.std(aucs) == pytest.approx(expected, rel=0.08)
