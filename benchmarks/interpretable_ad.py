@@ -25,7 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bumphunt.interpretable import InterpretPlan, run_interpretation, write_interpretation
+from bumphunt.interpretable import (
+    InterpretPlan,
+    read_interpretation_jets,
+    run_interpretation,
+    write_interpretation,
+)
 from bumphunt.stats._records import jsonable
 
 
@@ -46,6 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     signals = dict(item.split("=", 1) for item in args.signal)
     runs = []
+    jets = None  # read once: every seed splits the same jets, and differs in its trainings and pairs
     for seed in range(args.seeds):
         plan = InterpretPlan(
             background=args.background,
@@ -58,7 +64,11 @@ def main() -> None:
             seed=seed,
         )
         start = time.perf_counter()
-        summary = run_interpretation(plan, progress=lambda text: print("  ", text, flush=True))
+        if jets is None:
+            jets = read_interpretation_jets(plan, progress=lambda text: print("  ", text, flush=True))
+            print(f"   read in {time.perf_counter() - start:.0f} s", flush=True)
+            start = time.perf_counter()
+        summary = run_interpretation(plan, jets=jets, progress=lambda text: print("  ", text, flush=True))
         seconds = time.perf_counter() - start
         if args.out is not None:
             write_interpretation(summary, args.out / f"seed{seed}")

@@ -32,7 +32,14 @@ import numpy as np
 from bumphunt.errors import ConfigError
 from bumphunt.physics.jet_images import ImageSpec
 
-__all__ = ["InterpretPlan", "JetTable", "read_jets", "run_interpretation", "write_interpretation"]
+__all__ = [
+    "InterpretPlan",
+    "JetTable",
+    "read_interpretation_jets",
+    "read_jets",
+    "run_interpretation",
+    "write_interpretation",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +208,48 @@ def _mimicker(kind: str, plan: InterpretPlan) -> Any:
     return PairedNetwork(**settings)
 
 
-def run_interpretation(
+def read_interpretation_jets(
     plan: InterpretPlan, *, progress: Callable[[str], None] | None = None
+) -> tuple[JetTable, dict[str, JetTable]]:
+    """The background and signal jets of ``plan`` with their images and candidate observables.
+
+    Raises
+    ------
+    bumphunt.errors.ConfigError
+        If the background file has fewer jets in the pT range than the plan's three parts need.
+    """
+    names = plan.candidates
+    n_background = plan.n_train + plan.n_validation + plan.n_test
+    if progress is not None:
+        progress(f"reading {n_background} background jets")
+    background = read_jets(
+        plan.background, n_background, pt_range=plan.pt_range, images=plan.images, observables=names
+    )
+    if len(background) < n_background:
+        raise ConfigError(
+            f"n_train + n_validation + n_test = {n_background} background jets asked, {plan.background!r} "
+            f"has {len(background)} with pT in {list(plan.pt_range)} GeV"
+        )
+    signals = {}
+    for name, path in plan.signals.items():
+        if progress is not None:
+            progress(f"reading signal {name}")
+        signals[name] = read_jets(
+            path, plan.n_signal, pt_range=plan.pt_range, images=plan.images, observables=names
+        )
+    return background, signals
+
+
+def run_interpretation(
+    plan: InterpretPlan,
+    *,
+    jets: tuple[JetTable, dict[str, JetTable]] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run ``plan`` (see the module documentation); return the JSON-ready summary with the scores.
+
+    ``jets`` are the background and signal jets of :func:`read_interpretation_jets` for ``plan`` (read
+    once, say, for runs with several seeds); they are read from the plan's files when ``None``.
 
     The summary holds the sizes, the autoencoder's training history, for each mimicker its selection
     path, chosen observables, ADO on the validation jets and on the test jets, and per signal the AUC of
@@ -223,24 +268,10 @@ def run_interpretation(
 
     names = plan.candidates
     n_background = plan.n_train + plan.n_validation + plan.n_test
-    say(f"reading {n_background} background jets")
-    background = read_jets(
-        plan.background, n_background, pt_range=plan.pt_range, images=plan.images, observables=names
-    )
-    if len(background) < n_background:
-        raise ConfigError(
-            f"n_train + n_validation + n_test = {n_background} background jets asked, {plan.background!r} "
-            f"has {len(background)} with pT in {list(plan.pt_range)} GeV"
-        )
+    background, signals = jets if jets is not None else read_interpretation_jets(plan, progress=say)
     train = background.take(slice(0, plan.n_train))
     validation = background.take(slice(plan.n_train, plan.n_train + plan.n_validation))
     test = background.take(slice(plan.n_train + plan.n_validation, n_background))
-    signals = {}
-    for name, path in plan.signals.items():
-        say(f"reading signal {name}")
-        signals[name] = read_jets(
-            path, plan.n_signal, pt_range=plan.pt_range, images=plan.images, observables=names
-        )
     say("training the autoencoder")
     autoencoder = JetImageAutoencoder(max_epochs=plan.autoencoder_epochs, device=plan.device, seed=plan.seed)
     autoencoder.fit(train.images)
