@@ -239,33 +239,20 @@ def _provenance(
     jets: str = "FastJet anti-kT on massless visible final-state particles; tau_N: exclusive-kT axes, "
     "beta = 1, unnormalized (GeV)",
 ) -> dict[str, Any]:
-    counts = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "counts")))
-    sigmas = np.array(list(_iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb")))
-    n_generated, n_passed = (int(c) for c in counts.sum(axis=0))
-    sigma, sigma_err = sigma_pb(counts[:, 0], sigmas[:, 0], sigmas[:, 1])
-    efficiency = n_passed / n_generated
-    return {
-        "format": layout,
-        "bumphunt_version": __version__,
-        "generator": f"Pythia {pythia_version()}",
-        "process": plan.card.name,
-        "label": plan.card.label,
-        "pythia_settings": [*pythia_settings(plan.card), "Random:setSeed = on", "Random:seed = <chunk seed>"],
-        "selection": asdict(plan.selection),
-        "jets": jets,
-        "seed": plan.seed,
-        "chunk_size": plan.chunk_size,
-        "chunk_seeds": plan.chunk_seeds,
-        "n_events": plan.n_events,
-        "n_generated": n_generated,
-        "n_selected_before_truncation": n_passed,
-        "selection_efficiency": efficiency,
-        "sigma_generated_pb": sigma,
-        "sigma_generated_err_pb": sigma_err,
-        "sigma_selected_pb": sigma * efficiency,
-        "command": command,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    counts = _iter_chunks(work_dir, len(plan.chunk_sizes), "counts")
+    sigmas = _iter_chunks(work_dir, len(plan.chunk_sizes), "sigma_mb")
+    records = [
+        {
+            "n_generated": int(c[0]),
+            "n_passed": int(c[1]),
+            "sigma_mb": float(s[0]),
+            "sigma_err_mb": float(s[1]),
+        }
+        for c, s in zip(counts, sigmas, strict=True)
+    ]
+    return records_provenance(
+        plan, records, command, layout=layout, selection=asdict(plan.selection), jets=jets
+    )
 
 
 def _executor(workers: int, executor: ExecutorConfig | None) -> ExecutorConfig:
