@@ -239,11 +239,16 @@ def _curves(
 
 
 def _one_seed(
-    table: pd.DataFrame, y: np.ndarray, plan: LeptonStudyPlan, seed: int, progress: Callable[[str], None]
+    table: pd.DataFrame,
+    features: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    plan: LeptonStudyPlan,
+    seed: int,
+    progress: Callable[[str], None],
 ) -> dict[str, Any]:
     split_seed, model_seed, curve_seed = child_seeds(seed, 3)
     train, test = stratified_split(y, plan.test_fraction, np.random.default_rng(split_seed))
-    m2 = _features(table, "p2_minus_E2", plan.precision)
+    m2 = features["p2_minus_E2"]
     energy = table["E"].to_numpy(dtype=np.float64)
     majority = int(np.mean(y[train]) >= 0.5)
     record: dict[str, Any] = {
@@ -255,7 +260,7 @@ def _one_seed(
         "models": {kind: {} for kind in plan.models},
     }
     for name in plan.representations:
-        X = _features(table, name, plan.precision)
+        X = features[name]
         for kind in plan.models:
             start = time.perf_counter()
             model = _model(kind, plan, model_seed).fit(X[train], y[train])
@@ -267,8 +272,7 @@ def _one_seed(
             progress(f"seed {seed}: {kind} on {name}: test accuracy {scores['accuracy']:.4f}")
     sizes = curve_sizes(len(train), plan.curve_sizes)
     start = time.perf_counter()
-    X = _features(table, plan.curve_representation, plan.precision)
-    record["curves"] = _curves(X, y, train, test, sizes, plan, curve_seed)
+    record["curves"] = _curves(features[plan.curve_representation], y, train, test, sizes, plan, curve_seed)
     record["curve_seconds"] = time.perf_counter() - start
     progress(f"seed {seed}: overtraining study, sizes {list(sizes)}, {record['curve_seconds']:.0f} s")
     return record
@@ -350,7 +354,9 @@ def run_lepton_study(
         len(train), plan.curve_sizes
     )  # fail before any training (split sizes do not depend on the seed)
     say(f"{len(y)} leptons: {int(np.sum(y == 0))} electrons, {int(np.sum(y == 1))} muons")
-    per_seed = [_one_seed(table, y, plan, seed, say) for seed in plan.seeds]
+    names = {"p2_minus_E2", plan.curve_representation, *plan.representations}
+    features = {name: _features(table, name, plan.precision) for name in names}
+    per_seed = [_one_seed(table, features, y, plan, seed, say) for seed in plan.seeds]
     return {
         "plan": asdict(plan),
         "n_leptons": len(y),

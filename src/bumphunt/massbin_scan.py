@@ -55,6 +55,7 @@ __all__ = [
     "load_scan_sample",
     "pair_auc",
     "run_massbin_scan",
+    "sample_features",
     "scan_sample",
     "write_massbin_scan",
 ]
@@ -220,6 +221,16 @@ def _bin_events(
     return bins
 
 
+def _jet_rows(events: np.ndarray) -> np.ndarray:
+    """Rows of both jets of each event in the per-jet arrays (two consecutive rows per event)."""
+    return (2 * events[:, None] + np.arange(2)).ravel()
+
+
+def sample_features(sample: ScanSample, plan: MassBinScanPlan) -> tuple[np.ndarray, np.ndarray]:
+    """The PFN inputs of every jet of ``sample``, two consecutive rows per event."""
+    return jet_particle_features(ak.flatten(sample.particles, axis=1), plan.max_particles, pid=plan.pid)
+
+
 def auc_standard_error(auc: float, n_positive: int, n_negative: int) -> float:
     """Standard error of an AUC measured on ``n_positive`` and ``n_negative`` events (Hanley and McNeil,
     Radiology 143 (1982) 29): the spread from the finite test sample alone."""
@@ -272,7 +283,7 @@ def pair_auc(
     start = time.perf_counter()
     for k in range(plan.n_folds):
         train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        jets = (2 * events[train][:, None] + np.arange(2)).ravel()  # both jets of each training event
+        jets = _jet_rows(events[train])
         model = PFNClassifier(
             phi_sizes=plan.phi_sizes,
             f_sizes=plan.f_sizes,
@@ -283,7 +294,7 @@ def pair_auc(
             device=plan.device,
             seed=train_seeds[k],
         ).fit(features[jets], mask[jets], np.repeat(labels[train], 2))
-        test_jets = (2 * events[test][:, None] + np.arange(2)).ravel()
+        test_jets = _jet_rows(events[test])
         scores[test] = (
             model.decision_function(features[test_jets], mask[test_jets]).reshape(-1, 2).mean(axis=1)
         )
@@ -309,11 +320,12 @@ def scan_sample(
     *,
     shuffle: bool,
     say: Callable[[str], None],
+    features_and_mask: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[dict[str, Any]]:
     """One AUC per adjacent pair of the plan's bins for the events of ``sample`` (:func:`pair_auc`);
-    ``what`` names the sample in errors and progress lines."""
-    flat = ak.flatten(sample.particles, axis=1)  # 2 jets per event, in event order
-    features, mask = jet_particle_features(flat, plan.max_particles, pid=plan.pid)
+    ``what`` names the sample in errors and progress lines; ``features_and_mask`` are the sample's
+    :func:`sample_features` if already computed."""
+    features, mask = features_and_mask if features_and_mask is not None else sample_features(sample, plan)
     subset_seed, *pair_seeds = child_seeds(seed, len(plan.edges))
     bins = _bin_events(sample.mass, plan, np.random.default_rng(subset_seed), what)
     pairs = []
@@ -322,8 +334,7 @@ def scan_sample(
         if plan.emd_pairs:
             from bumphunt.physics.emd import bin_distance
 
-            low_jets = (2 * bins[i][:, None] + np.arange(2)).ravel()
-            high_jets = (2 * bins[i + 1][:, None] + np.arange(2)).ravel()
+            low_jets, high_jets = _jet_rows(bins[i]), _jet_rows(bins[i + 1])
             result["emd"] = bin_distance(
                 features[low_jets], mask[low_jets], features[high_jets], mask[high_jets],
                 n_pairs=plan.emd_pairs, seed=pair_seeds[i] % 2**32,
@@ -359,7 +370,8 @@ def run_massbin_scan(
     counts = np.histogram(sample.mass, np.asarray(plan.edges))[0]
     n_signal = int(sample.is_signal.sum())
     say(f"{len(sample.mass)} events ({n_signal} injected signal); per bin {counts.tolist()}")
-    pairs = scan_sample(sample, plan, data_seed, "data", shuffle=False, say=say)
+    inputs = sample_features(sample, plan)
+    pairs = scan_sample(sample, plan, data_seed, "data", shuffle=False, say=say, features_and_mask=inputs)
     null: list[dict[str, Any]] | None = None
     if plan.null == "background":
         background = load_scan_sample(plan.null_sources, plan)
@@ -367,7 +379,9 @@ def run_massbin_scan(
         null = [{"auc": p["auc"], "error": p["error"]} for p in null]
     elif plan.null == "shuffle":
         runs = [
-            scan_sample(sample, plan, s, f"null (shuffle {i + 1})", shuffle=True, say=say)
+            scan_sample(
+                sample, plan, s, f"null (shuffle {i + 1})", shuffle=True, say=say, features_and_mask=inputs
+            )
             for i, s in enumerate(child_seeds(null_seed, plan.n_null))
         ]
         null = []

@@ -47,6 +47,7 @@ __all__ = [
     "MLPEnsemble",
     "balanced_weights",
     "build_mlp",
+    "dense_layers",
     "stratified_split",
 ]
 
@@ -281,19 +282,26 @@ class HGBEnsemble(_AveragedEnsemble):
         return member.model.predict_proba(member.bins.transform(X))[:, 1]
 
 
+def dense_layers(n_inputs: int, widths: Sequence[int], n_outputs: int | None = 1) -> torch.nn.Sequential:
+    """Linear layers of the given widths, each followed by a ReLU, then (unless ``n_outputs`` is None) a
+    linear output layer."""
+    layers: list[torch.nn.Module] = []
+    n_in = n_inputs
+    for width in widths:
+        layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
+        n_in = width
+    if n_outputs is not None:
+        layers.append(torch.nn.Linear(n_in, n_outputs))
+    return torch.nn.Sequential(*layers)
+
+
 def build_mlp(
     n_inputs: int, hidden_layers: Sequence[int], *, seed: int, device: torch.device
 ) -> torch.nn.Module:
     """A fully connected network with ReLU hidden layers of the given widths and one output (a logit),
     initialized from ``seed``."""
-    layers: list[torch.nn.Module] = []
-    n_in = n_inputs
     with seeded(seed, device):
-        for width in hidden_layers:
-            layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
-            n_in = width
-        layers.append(torch.nn.Linear(n_in, 1))
-        return torch.nn.Sequential(*layers).to(device)
+        return dense_layers(n_inputs, hidden_layers).to(device)
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.methods._torch import as_tensor, batched, resolve_device, seeded, train_with_early_stopping
-from bumphunt.methods.classifiers import balanced_weights, stratified_split
+from bumphunt.methods._validation import binary_labels, event_weights
+from bumphunt.methods.classifiers import balanced_weights, dense_layers, stratified_split
 from bumphunt.seeding import SeedLike, child_seeds
 
 __all__ = ["PFNClassifier", "ParticleFlowNetwork"]
-
-
-def _dense(n_in: int, widths: Sequence[int], n_out: int | None) -> torch.nn.Sequential:
-    layers: list[torch.nn.Module] = []
-    for width in widths:
-        layers += [torch.nn.Linear(n_in, width), torch.nn.ReLU()]
-        n_in = width
-    if n_out is not None:
-        layers.append(torch.nn.Linear(n_in, n_out))
-    return torch.nn.Sequential(*layers)
 
 
 class ParticleFlowNetwork(torch.nn.Module):
@@ -58,8 +49,8 @@ class ParticleFlowNetwork(torch.nn.Module):
         super().__init__()
         if not phi_sizes:
             raise ConfigError("phi_sizes needs at least one layer")
-        self.phi = _dense(n_features, phi_sizes, None)
-        self.f = _dense(phi_sizes[-1], f_sizes, 1)
+        self.phi = dense_layers(n_features, phi_sizes, None)
+        self.f = dense_layers(phi_sizes[-1], f_sizes, 1)
 
     def forward(self, particles: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch,)`` of ``particles`` ``(batch, n, features)`` with ``mask`` ``(batch, n)``."""
@@ -150,11 +141,8 @@ class PFNClassifier(ClassifierMixin, BaseEstimator):
                 f"PFNClassifier class_weight must be 'balanced' or None, got {self.class_weight!r}"
             )
         X, m = self._inputs(particles, mask)
-        labels = np.asarray(y)
-        if labels.shape != (len(X),) or not np.isin(labels, (0, 1)).all():
-            raise DataFormatError(f"y must hold {len(X)} labels 0 or 1")
-        labels = labels.astype(np.int64)
-        weights = np.ones(len(X)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        labels = binary_labels(y, len(X))
+        weights = event_weights(sample_weight, len(X))
         if self.class_weight == "balanced":
             weights = balanced_weights(labels, weights)
         split_seed, init_seed, batch_seed = child_seeds(self.seed, 3)
