@@ -57,6 +57,14 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 @click.option("--min-events", type=int, default=200, show_default=True, help="Fewest events a bin needs.")
 @click.option("--max-events", type=int, default=None, help="Most events used per bin [default: all].")
 @click.option("--folds", "n_folds", type=int, default=5, show_default=True, help="Folds over events.")
+@click.option(
+    "--ensemble",
+    "n_ensemble",
+    type=int,
+    default=3,
+    show_default=True,
+    help="PFNs per fold, logits averaged (>= 2 measures the training noise).",
+)
 @click.option("--epochs", "max_epochs", type=int, default=30, show_default=True, help="Most PFN epochs.")
 @click.option(
     "--emd-pairs",
@@ -83,6 +91,7 @@ def massbin_scan(
     min_events: int,
     max_events: int | None,
     n_folds: int,
+    n_ensemble: int,
     max_epochs: int,
     emd_pairs: int,
     device: str,
@@ -108,6 +117,7 @@ def massbin_scan(
         min_events=min_events,
         max_events=max_events,
         n_folds=n_folds,
+        n_ensemble=n_ensemble,
         max_epochs=max_epochs,
         emd_pairs=emd_pairs,
         device=device,

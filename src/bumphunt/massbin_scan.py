@@ -5,10 +5,14 @@ dijet mass. For each pair of adjacent bins a PFN (:class:`bumphunt.methods.pfn.P
 tell the jets of the upper bin from those of the lower one, from scale-free particle inputs
 (:mod:`bumphunt.physics.particle_features`: pT fractions and positions relative to the jet axis, so the
 jet pT, which grows with the mass, cannot be read off). Training is per jet; an event is scored by the
-mean logit of its two jets, each from the fold model that did not see it (k folds over events), and the
-pair's AUC is that of the events of the two bins. Its error is the spread of the per-fold AUCs divided by
-sqrt(k), or the Hanley-McNeil error of an AUC on that many events where that is larger (with a few folds
-the spread can come out small by chance).
+mean logit of its two jets, each from the fold models that did not see it (k folds over events, and in
+each fold an ensemble of ``n_ensemble`` PFNs trained from different seeds whose logits are averaged), and
+the pair's AUC is that of the events of the two bins. A single training on a few thousand jets is noisy:
+its AUC moves by more than the test sample's statistical error from seed to seed. The error therefore
+adds in quadrature the test noise (the Hanley-McNeil error of an AUC on that many events) and the
+training noise of the ensemble (the spread of the members' own AUCs divided by sqrt(n_ensemble)); where
+the spread of the per-fold AUCs over sqrt(k) is larger, it is the error instead. With one member the
+training noise is not measured and the error is the larger of the fold spread and the Hanley-McNeil error.
 
 Far from a resonance the jets of neighbouring bins differ only by the smooth change of jet kinematics
 with the mass, and the AUC sits at a small offset above 0.5 that the *null* measures:
@@ -92,6 +96,9 @@ class MassBinScanPlan:
         Most events used per bin (a seeded random subset), or ``None``.
     n_folds
         Folds over events.
+    n_ensemble
+        PFNs trained per fold (different seeds), their logits averaged; at least 2 to measure the training
+        noise in the error.
     phi_sizes, f_sizes, max_epochs, batch_size, learning_rate, patience
         The PFN and its training.
     emd_pairs
@@ -114,6 +121,7 @@ class MassBinScanPlan:
     min_events: int = 200
     max_events: int | None = None
     n_folds: int = 5
+    n_ensemble: int = 3
     phi_sizes: tuple[int, ...] = (100, 100, 128)
     f_sizes: tuple[int, ...] = (100, 100, 100)
     max_epochs: int = 30
@@ -147,6 +155,7 @@ class MassBinScanPlan:
             "max_particles",
             "min_events",
             "n_folds",
+            "n_ensemble",
             "max_epochs",
             "batch_size",
             "patience",
@@ -267,48 +276,59 @@ def pair_auc(
     Returns
     -------
     dict
-        ``auc`` (events scored by the fold model that did not see them); ``error``: the larger of the
-        spread of the per-fold AUCs over sqrt(k) (``fold_spread``, training and test noise, but itself
-        uncertain with few folds) and the Hanley-McNeil error of the AUC (:func:`auc_standard_error`, test
-        noise alone); ``fold_aucs``, ``n_low``, ``n_high``, ``train_seconds_per_fold``.
+        ``auc`` (events scored by the averaged logits of the fold's ensemble that did not see them);
+        ``error`` (module docstring) with its parts: ``test_error`` (Hanley-McNeil,
+        :func:`auc_standard_error`), ``training_error`` (spread of the ``member_aucs``, the AUC of each
+        member's out-of-fold scores, over sqrt(n_ensemble); ``None`` with one member) and
+        ``fold_spread`` (of the ``fold_aucs`` over sqrt(k)); ``n_low``, ``n_high``,
+        ``train_seconds_per_fold`` (all members) and ``train_seconds_per_model``.
     """
     events = np.concatenate([low, high])
     labels = np.repeat([0, 1], [len(low), len(high)])
-    fold_seed, shuffle_seed, *train_seeds = child_seeds(seed, 2 + plan.n_folds)
+    n_members = plan.n_ensemble
+    fold_seed, shuffle_seed, *train_seeds = child_seeds(seed, 2 + plan.n_folds * n_members)
     if shuffle:
         labels = np.random.default_rng(shuffle_seed).permutation(labels)
     folds = assign_folds(len(events), plan.n_folds, fold_seed)
-    scores = np.empty(len(events))
-    fold_aucs = []
+    member_scores = np.empty((n_members, len(events)))
     start = time.perf_counter()
     for k in range(plan.n_folds):
         train, test = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
-        jets = _jet_rows(events[train])
-        model = PFNClassifier(
-            phi_sizes=plan.phi_sizes,
-            f_sizes=plan.f_sizes,
-            max_epochs=plan.max_epochs,
-            batch_size=plan.batch_size,
-            learning_rate=plan.learning_rate,
-            patience=plan.patience,
-            device=plan.device,
-            seed=train_seeds[k],
-        ).fit(features[jets], mask[jets], np.repeat(labels[train], 2))
-        test_jets = _jet_rows(events[test])
-        scores[test] = (
-            model.decision_function(features[test_jets], mask[test_jets]).reshape(-1, 2).mean(axis=1)
-        )
-        fold_aucs.append(float(roc_auc_score(labels[test], scores[test])))
+        jets, test_jets = _jet_rows(events[train]), _jet_rows(events[test])
+        for member in range(n_members):
+            model = PFNClassifier(
+                phi_sizes=plan.phi_sizes,
+                f_sizes=plan.f_sizes,
+                max_epochs=plan.max_epochs,
+                batch_size=plan.batch_size,
+                learning_rate=plan.learning_rate,
+                patience=plan.patience,
+                device=plan.device,
+                seed=train_seeds[k * n_members + member],
+            ).fit(features[jets], mask[jets], np.repeat(labels[train], 2))
+            logits = model.decision_function(features[test_jets], mask[test_jets])
+            member_scores[member, test] = logits.reshape(-1, 2).mean(axis=1)
+    seconds = time.perf_counter() - start
+    scores = member_scores.mean(axis=0)
+    fold_aucs = [float(roc_auc_score(labels[folds == k], scores[folds == k])) for k in range(plan.n_folds)]
     auc = float(roc_auc_score(labels, scores))
     spread = float(np.std(fold_aucs, ddof=1) / np.sqrt(plan.n_folds))
+    test_error = auc_standard_error(auc, len(high), len(low))
+    member_aucs = [float(roc_auc_score(labels, member_scores[m])) for m in range(n_members)]
+    training_error = float(np.std(member_aucs, ddof=1) / np.sqrt(n_members)) if n_members > 1 else None
+    statistical = test_error if training_error is None else float(np.hypot(test_error, training_error))
     return {
         "auc": auc,
-        "error": max(spread, auc_standard_error(auc, len(high), len(low))),
+        "error": max(spread, statistical),
+        "test_error": test_error,
+        "training_error": training_error,
         "fold_spread": spread,
         "fold_aucs": fold_aucs,
+        "member_aucs": member_aucs,
         "n_low": len(low),
         "n_high": len(high),
-        "train_seconds_per_fold": (time.perf_counter() - start) / plan.n_folds,
+        "train_seconds_per_fold": seconds / plan.n_folds,
+        "train_seconds_per_model": seconds / (plan.n_folds * n_members),
     }
 
 
@@ -415,7 +435,8 @@ def _markdown(summary: Mapping[str, Any]) -> str:
         "",
         f"Data: {', '.join(f'`{s}`' for s in plan['sources'])}; {summary['n_events']} events"
         + (f", {summary['n_signal']} injected from `{plan['signal']}`" if summary["n_signal"] else "")
-        + f". Null: {plan['null'] or 'none'}. {plan['n_folds']} folds; seed {plan['seed']}.",
+        + f". Null: {plan['null'] or 'none'}. {plan['n_folds']} folds of {plan['n_ensemble']} PFNs each; "
+        f"seed {plan['seed']}.",
         "",
         "| lower bin (GeV) | upper bin (GeV) | events | AUC | null AUC | local Z | EMD distance "
         "| train s/fold |",

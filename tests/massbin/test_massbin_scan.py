@@ -20,6 +20,7 @@ SMALL = {
     "f_sizes": (64, 64),
     "max_particles": 80,  # quark jets of the resonance have fewer particles: keep (nearly) all of them
     "n_folds": 3,
+    "n_ensemble": 1,
     "max_epochs": 20,
     "patience": 4,
     "device": "cpu",
@@ -46,10 +47,13 @@ def test_two_halves_of_the_same_events_give_an_auc_within_its_error_of_one_half(
     sample = read_mod_dijet_particles(mod_samples["qcd"])
     features, mask = jet_particle_features(ak.flatten(sample.particles, axis=1), 30)
     order = np.random.default_rng(0).permutation(len(sample.mass))
-    plan = MassBinScanPlan((str(mod_samples["qcd"]),), **SMALL)
+    plan = MassBinScanPlan((str(mod_samples["qcd"]),), **{**SMALL, "n_ensemble": 2})
     result = pair_auc(features, mask, np.sort(order[:350]), np.sort(order[350:]), plan, seed=1)
-    assert 0.0 < result["error"] < 0.05
+    assert 0.0 < result["error"] < 0.06
     assert abs(result["auc"] - 0.5) < 2 * result["error"], result
+    # two members: the training noise is measured and enters the error beside the test noise
+    assert len(result["member_aucs"]) == 2 and result["training_error"] > 0.0
+    assert result["error"] >= np.hypot(result["test_error"], result["training_error"]) - 1e-12
 
 
 def test_an_injected_resonance_raises_the_auc_of_the_pairs_around_its_mass_only(mod_samples):

@@ -1,8 +1,9 @@
 """Particle Flow Networks (Komiske, Metodiev, Thaler, arXiv:1810.05165) in torch.
 
 A PFN maps a set of particles to one number: a per-particle network Phi, a sum over the particles, and an
-event network F on the sum. Padding particles are masked out of the sum, so the output is invariant under
-permutations of the particles and ignores padding by construction.
+event network F on the sum. Phi sees only the real particles (padding is skipped, not multiplied by zero),
+so the output is invariant under permutations of the particles and ignores padding by construction, and
+the cost grows with the number of real particles, not with the padded length.
 
 :class:`PFNClassifier` trains a PFN as a binary classifier with the scikit-learn API on padded particle
 arrays ``(n_jets, n_particles, n_features)`` with a boolean mask ``(n_jets, n_particles)`` of the real
@@ -53,9 +54,15 @@ class ParticleFlowNetwork(torch.nn.Module):
         self.f = dense_layers(phi_sizes[-1], f_sizes, 1)
 
     def forward(self, particles: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Logits ``(batch,)`` of ``particles`` ``(batch, n, features)`` with ``mask`` ``(batch, n)``."""
-        latent = self.phi(particles) * mask.unsqueeze(-1).to(particles.dtype)
-        return self.f(latent.sum(dim=1)).squeeze(-1)
+        """Logits ``(batch,)`` of ``particles`` ``(batch, n, features)`` with ``mask`` ``(batch, n)``.
+
+        Phi runs on the real particles only (padding costs nothing), and their latent vectors are summed
+        per set with ``index_add``.
+        """
+        jet, slot = mask.nonzero(as_tuple=True)
+        per_particle = self.phi(particles[jet, slot])
+        latent = per_particle.new_zeros(particles.shape[0], per_particle.shape[1])
+        return self.f(latent.index_add(0, jet, per_particle)).squeeze(-1)
 
 
 class PFNClassifier(ClassifierMixin, BaseEstimator):
