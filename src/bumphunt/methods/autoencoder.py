@@ -95,9 +95,13 @@ class ConvAutoencoder(torch.nn.Module):
             torch.nn.ELU(),
             torch.nn.Flatten(),
         )
+        # With a handful of channels, oneDNN's convolutions (above all their backward pass) are about
+        # three times faster on CPU in the channels-last layout, which forward() gives its input too.
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Reconstruction of ``(batch, 1, pixels, pixels)`` images, with the pixel sum of each."""
+        images = images.contiguous(memory_format=torch.channels_last)
         total = images.sum(dim=(1, 2, 3))
         shares = torch.softmax(self.decoder(self.encoder(images)), dim=1)
         return (shares * total[:, None]).reshape(images.shape)
