@@ -9,7 +9,12 @@ trained on the first ``--train`` background jets, the greedy selection for the H
    background, and the AUCs of the autoencoder, HLN and PNN for each signal;
 2. medians over the seeds, the number of observables each mimicker needs to reach ``--target-ado``
    on the validation jets, and the AUC differences mimicker minus autoencoder (goal: within 0.02);
-3. the wall time of each run.
+3. the ADO between the autoencoders of different seeds on the same test jets: how reproducible the
+   score to be mimicked is, a ceiling for any mimicker's ADO;
+4. the wall time of each run.
+
+``--jets-cache FILE.npz`` keeps the images and observables of the jets read (computing the EFPs of tens
+of thousands of jets takes minutes), so that a rerun with the same files and sizes starts at once.
 
 Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
@@ -27,11 +32,13 @@ import numpy as np
 
 from bumphunt.interpretable import (
     InterpretPlan,
+    JetTable,
     read_interpretation_jets,
     run_interpretation,
     write_interpretation,
 )
 from bumphunt.stats._records import jsonable
+from bumphunt.stats.ordering import average_decision_ordering
 
 
 def main() -> None:
@@ -48,10 +55,11 @@ def main() -> None:
     parser.add_argument("--signal-jets", type=int, default=20_000)
     parser.add_argument("--target-ado", type=float, default=0.9)
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
+    parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
     args = parser.parse_args()
     signals = dict(item.split("=", 1) for item in args.signal)
-    runs = []
-    jets = None  # read once: every seed splits the same jets, and differs in its trainings and pairs
+    runs, ae_test = [], []
+    jets = _load_jets(args.jets_cache) if args.jets_cache and args.jets_cache.exists() else None
     for seed in range(args.seeds):
         plan = InterpretPlan(
             background=args.background,
@@ -64,15 +72,20 @@ def main() -> None:
             seed=seed,
         )
         start = time.perf_counter()
+        if jets is not None and seed == 0:
+            _check_cache(jets, plan, args.jets_cache)
         if jets is None:
             jets = read_interpretation_jets(plan, progress=lambda text: print("  ", text, flush=True))
             print(f"   read in {time.perf_counter() - start:.0f} s", flush=True)
+            if args.jets_cache is not None:
+                _save_jets(args.jets_cache, jets)
             start = time.perf_counter()
         summary = run_interpretation(plan, jets=jets, progress=lambda text: print("  ", text, flush=True))
         seconds = time.perf_counter() - start
         if args.out is not None:
             write_interpretation(summary, args.out / f"seed{seed}")
         runs.append({k: v for k, v in summary.items() if k != "scores"} | {"seconds": seconds})
+        ae_test.append(summary["scores"]["autoencoder"]["test"])
         print(f"\nseed {seed}: {seconds:.0f} s, sizes {summary['sizes']}")
         for kind, result in summary["mimickers"].items():
             print(
@@ -99,8 +112,48 @@ def main() -> None:
             f"{kind.upper()}: median test ADO {ado:.4f}; observables to reach ADO {args.target_ado}: "
             f"{needed} (None: not reached)"
         )
+    between = [average_decision_ordering(a, b) for i, a in enumerate(ae_test) for b in ae_test[i + 1 :]]
+    if between:
+        print(
+            f"ADO between autoencoders of different seeds on the test jets: "
+            f"{', '.join(f'{v:.4f}' for v in between)} (a ceiling for the mimickers' ADO)"
+        )
+    print("wall time per seed: " + ", ".join(f"{r['seconds']:.0f} s" for r in runs))
     if args.out is not None:
         (args.out / "runs.json").write_text(json.dumps(jsonable(runs), indent=1))
+
+
+def _save_jets(path: Path, jets: tuple[JetTable, dict[str, JetTable]]) -> None:
+    background, signals = jets
+    arrays = {}
+    for name, table in {"background": background, **signals}.items():
+        arrays[f"{name}/images"] = table.images
+        arrays.update({f"{name}/obs/{k}": v for k, v in table.observables.items()})
+    np.savez(path, **arrays)
+
+
+def _load_jets(path: Path) -> tuple[JetTable, dict[str, JetTable]]:
+    tables: dict[str, JetTable] = {}
+    with np.load(path) as data:
+        for name in {key.split("/")[0] for key in data.files}:
+            observables = {
+                key.split("/", 2)[2]: data[key] for key in data.files if key.startswith(f"{name}/obs/")
+            }
+            tables[name] = JetTable(data[f"{name}/images"], observables)
+    background = tables.pop("background")
+    return background, tables
+
+
+def _check_cache(jets: tuple[JetTable, dict[str, JetTable]], plan: InterpretPlan, path: Path) -> None:
+    background, signals = jets
+    n_background = plan.n_train + plan.n_validation + plan.n_test
+    sizes = {name: len(table) for name, table in signals.items()}
+    if len(background) != n_background or set(sizes) != set(plan.signals):
+        raise SystemExit(
+            f"{path}: cached jets ({len(background)} background, signals {sizes}) do not match "
+            f"this run ({n_background} background, signals {sorted(plan.signals)}); delete it or drop "
+            "--jets-cache"
+        )
 
 
 if __name__ == "__main__":
