@@ -55,3 +55,17 @@ def test_the_selection_stops_at_the_target_ado_and_names_bad_observables():
         select_observables(table, score, HighLevelNetwork(**SETTINGS), start=("nope",))
     with pytest.raises(ConfigError, match="n_steps"):
         select_observables(table, score, HighLevelNetwork(**SETTINGS), start=("a",), n_steps=-1)
+
+
+def test_a_copy_of_an_observable_the_mimicker_has_is_not_chosen_over_a_new_one():
+    # On the pairs the mimicker misorders, a monotone copy of its own input orders them exactly as
+    # wrongly; read in the other orientation there, it would look perfect. Its orientation comes from
+    # all pairs, so the observable that carries new information is added instead.
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 2000))
+    table = {"a": a, "a_copy": 3.0 * a + 1.0, "b": b, "noise": rng.normal(size=2000)}
+    score = np.exp(a + 0.6 * b)
+    selection, _ = select_observables(
+        table, score, HighLevelNetwork(seed=0, **SETTINGS), start=("a",), n_steps=1
+    )
+    assert selection.steps[1].added == "b", selection.steps

@@ -7,7 +7,10 @@ Following Faucett, Thaler, Whiteson (arXiv:2010.11998) and Bradshaw, Chang, Ostd
    pT by default) to reproduce the target score (the autoencoder's) on background events;
 2. among random pairs of training events, those the mimicker orders differently from the target are
    kept; each candidate observable is scored by its decision ordering with the target on those pairs
-   alone, ``max(ADO, 1 - ADO)`` (an observable may order either way);
+   alone, in the orientation in which it orders all training pairs best (an observable may order either
+   way, but in one way for all pairs: taking the better orientation on the misordered pairs alone,
+   ``max(ADO, 1 - ADO)`` there, would favour observables that order them exactly as wrongly as the
+   mimicker does, i.e. copies of what it already has);
 3. the best candidate is added, the mimicker is retrained from scratch on the larger set, and the steps
    repeat ``n_steps`` times (or until no candidate is left or ``target_ado`` is reached).
 
@@ -50,8 +53,8 @@ class SelectionStep(Record):
     observables
         The mimicker's inputs after the step.
     guide_ado
-        ``max(ADO, 1 - ADO)`` of the added observable with the target on the pairs the previous mimicker
-        misordered (``None`` for the start set).
+        ADO of the added observable (in its orientation over all training pairs) with the target on the
+        pairs the previous mimicker misordered (``None`` for the start set).
     train_ado
         ADO of the retrained mimicker with the target on the training pairs.
     validation_ado
@@ -163,6 +166,13 @@ def select_observables(
     distinct = first != second
     first, second = first[distinct], second[distinct]
     target_order = y[first] - y[second]
+    # each observable's orientation: the sign with which it orders all training pairs best
+    orientation = {}
+    for name in pool:
+        values = np.asarray(observables[name], dtype=np.float64)
+        orientation[name] = (
+            1.0 if np.mean(_decision(values[first] - values[second], target_order)) >= 0.5 else -1.0
+        )
 
     def fit(names: tuple[str, ...]) -> tuple[Any, np.ndarray, float, float | None]:
         model = clone(mimicker).fit(_matrix(observables, names, "select_observables", n), y)
@@ -190,9 +200,8 @@ def select_observables(
         a, b, order = first[misordered], second[misordered], target_order[misordered]
         guide = {}
         for name in remaining:
-            values = np.asarray(observables[name], dtype=np.float64)
-            ado = float(np.mean(_decision(values[a] - values[b], order)))
-            guide[name] = max(ado, 1.0 - ado)
+            values = orientation[name] * np.asarray(observables[name], dtype=np.float64)
+            guide[name] = float(np.mean(_decision(values[a] - values[b], order)))
         best = max(remaining, key=lambda name: guide[name])
         chosen = (*chosen, best)
         model, score, train_ado, validation_ado = fit(chosen)
