@@ -49,7 +49,7 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
 @click.option("--steps", type=int, default=8, show_default=True, help="Observables the selection adds.")
 @click.option("--mimickers", default="hln,pnn", show_default=True, help="Comma-separated: hln, pnn.")
 @click.option("--observables", default=None, help="Comma-separated candidate observables [default: all].")
-@click.option("--ae-epochs", type=int, default=50, show_default=True, help="Most autoencoder epochs.")
+@click.option("--ae-epochs", type=int, default=200, show_default=True, help="Most autoencoder epochs.")
 @click.option("--mimicker-epochs", type=int, default=100, show_default=True, help="Most mimicker epochs.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of networks and pairs.")

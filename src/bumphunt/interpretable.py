@@ -95,7 +95,7 @@ class InterpretPlan:
     start: tuple[str, ...] = ("mass", "pt")
     n_steps: int = 8
     mimickers: tuple[str, ...] = ("hln", "pnn")
-    autoencoder_epochs: int = 50
+    autoencoder_epochs: int = 200
     mimicker_epochs: int = 100
     device: str = "auto"
     seed: int = 0

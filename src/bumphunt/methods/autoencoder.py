@@ -217,7 +217,7 @@ class JetImageAutoencoder(_Autoencoder):
         filters: int = 5,
         dense: int = 100,
         latent: int = 32,
-        max_epochs: int = 50,
+        max_epochs: int = 200,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
         patience: int = 10,
