@@ -14,11 +14,6 @@ from bumphunt.events import EventSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
-TESTS = Path(__file__).resolve().parent
-
-# Folders whose tests share an expensive session fixture (generated events): with pytest-xdist's
-# ``--dist loadgroup`` all of a folder's tests run on one worker, so the fixture is made once.
-_SHARED_FIXTURE_FOLDERS = {"generate", "io", "leptons", "massbin"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,19 +22,6 @@ def pytest_configure(config: pytest.Config) -> None:
         import torch
 
         torch.set_num_threads(1)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests for ``--dist loadgroup``: by folder where a folder shares a fixture, else by file."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        path = Path(str(item.path)).resolve()
-        if not path.is_relative_to(TESTS):
-            continue
-        parts = path.relative_to(TESTS).parts
-        group = parts[0] if parts[0] in _SHARED_FIXTURE_FOLDERS else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
