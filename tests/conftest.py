@@ -17,11 +17,17 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist each worker has one core's share: torch on one thread, not one per core."""
+    """Under pytest-xdist each worker has one core's share: torch, OpenMP (scikit-learn's boosted
+    trees) and BLAS on one thread each, not one per core. With one thread per core in every worker the
+    workers' OpenMP teams spin-wait on cores the other worker holds."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["OMP_NUM_THREADS"] = "1"  # read by OpenMP runtimes loaded from now on, and by subprocesses
+        import sklearn.ensemble  # noqa: F401 (loads scikit-learn's OpenMP runtime, limited below)
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(1)
+        threadpool_limits(1)
 
 
 @pytest.fixture(scope="session")
