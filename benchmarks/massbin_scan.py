@@ -20,6 +20,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -31,7 +32,7 @@ from bumphunt.massbin_scan import MassBinScanPlan, ScanSample, load_scan_sample,
 from bumphunt.seeding import child_seeds
 from bumphunt.stats.fit import fit_background
 from bumphunt.stats.shapes import dijet
-from bumphunt.stats.significance import z_from_p
+from bumphunt.stats.significance import cut_and_count
 
 
 def _subset(sample: ScanSample, index: np.ndarray) -> ScanSample:
@@ -57,10 +58,9 @@ def _fit_z(mass: np.ndarray, window: tuple[float, float], low: float, high: floa
     fit = fit_background(counts, edges, dijet(4, sqrt_s=7000.0, reference=1000.0), fitted=outside)
     inside = ~outside
     expected, observed = float(fit.expected()[inside].sum()), float(counts[inside].sum())
-    from scipy.stats import poisson
-
-    p = float(poisson.sf(observed - 1, expected)) if observed > expected else 0.5
-    return z_from_p(p)
+    count = cut_and_count(observed, expected)
+    # the exact Poisson tail underflows beyond about 37 sigma; the likelihood-ratio Z does not
+    return count.z_exact if math.isfinite(count.z_exact) else count.z
 
 
 def _richest_share(pairs: list[dict]) -> float:

@@ -37,8 +37,9 @@ def drell_yan_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def upsilon_events() -> ak.Array:
-    """120 Upsilon events (about 12 s)."""
-    return generate_dimuon_chunk(upsilon(), 120, seed=8).events
+    """120 Upsilon events, each Upsilon decayed 40 times (4 times the card's default, so that Pythia
+    generates a quarter of the events; about 12 s)."""
+    return generate_dimuon_chunk(upsilon(decay_repeats=40), 120, seed=8).events
 
 
 @pytest.fixture(scope="module")
