@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,35 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
+def build_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Path], object]], Path]:
+    """``build_once(name, make)``: folder ``name``, filled by ``make(folder)`` once per test session and
+    shared by its xdist workers.
+
+    Under pytest-xdist each worker has its own session fixtures, so a generated sample that the tests of
+    two files need would be generated twice; the first worker to ask makes it under a file lock in the
+    session's temporary folder, the others wait for it and reuse it.
+    """
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' folders sit in one folder of the session
+
+    def build(name: str, make: Callable[[Path], object]) -> Path:
+        folder = root / f"shared-{name}"
+        with FileLock(f"{folder}.lock"):
+            done = folder / ".complete"
+            if not done.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir(parents=True)
+                make(folder)
+                done.touch()
+        return folder
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real CMS files next to the checkout (``../shared/data``)."""
     if not SHARED_DATA.is_dir():
@@ -39,15 +69,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_lhco(tmp_path_factory) -> tuple[Path, Path]:
+def generated_lhco(build_once) -> tuple[Path, Path]:
     """20 W' -> X Y events from the generator: (features file, constituents file), about 5 s."""
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
     from bumphunt.generate import GenerationPlan, generate, wprime_to_xy
 
-    out = tmp_path_factory.mktemp("lhco")
-    plan = GenerationPlan(wprime_to_xy(), n_events=20, seed=1, chunk_size=20, constituents=True)
-    generate(plan, [out / "features.h5"], constituents_output=out / "constituents.h5")
+    def make(folder: Path) -> None:
+        plan = GenerationPlan(wprime_to_xy(), n_events=20, seed=1, chunk_size=20, constituents=True)
+        generate(plan, [folder / "features.h5"], constituents_output=folder / "constituents.h5")
+
+    out = build_once("lhco", make)
     return out / "features.h5", out / "constituents.h5"
 
 

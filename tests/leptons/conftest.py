@@ -8,12 +8,12 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def lepton_file(tmp_path_factory) -> Path:
+def lepton_file(build_once) -> Path:
     """600 ttbar events with a stored lepton (``bumphunt generate ttbar-leptons``, seed 7)."""
     pytest.importorskip("pythia8mc")
     from bumphunt.generate import LeptonPlan, generate_leptons
     from bumphunt.generate.cards import ttbar
 
-    path = tmp_path_factory.mktemp("leptons") / "ttbar_leptons.root"
-    generate_leptons(LeptonPlan(ttbar(), n_events=600, seed=7, chunk_size=300), path, workers=2)
-    return path
+    plan = LeptonPlan(ttbar(), n_events=600, seed=7, chunk_size=300)
+    name = "ttbar_leptons.root"
+    return build_once("leptons", lambda folder: generate_leptons(plan, folder / name)) / name

@@ -16,13 +16,11 @@ def mod_samples(tmp_path_factory) -> dict[str, Path]:
     from bumphunt.generate.mod_dijets import ModPlan, generate_mod_dijets
 
     folder = tmp_path_factory.mktemp("mod")
+    # one worker process: under pytest-xdist this test process has one core's share
     files = {"qcd": folder / "qcd.h5", "zprime": folder / "zprime.h5"}
-    generate_mod_dijets(
-        ModPlan(qcd_dijets_7tev(350.0), n_events=700, seed=3, chunk_size=350), files["qcd"], workers=2
-    )
+    generate_mod_dijets(ModPlan(qcd_dijets_7tev(350.0), n_events=700, seed=3, chunk_size=350), files["qcd"])
     generate_mod_dijets(
         ModPlan(zprime_to_dijets_7tev(950.0), n_events=300, seed=4, chunk_size=150),
         files["zprime"],
-        workers=2,
     )
     return files
