@@ -17,11 +17,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
+def _in_xdist_worker() -> bool:
+    """Whether this process is a pytest-xdist worker (also when the xdist plugin's fixtures are off)."""
+    return bool(os.environ.get("PYTEST_XDIST_WORKER"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist each worker has one core's share: torch, OpenMP (scikit-learn's boosted
     trees) and BLAS on one thread each, not one per core. With one thread per core in every worker the
     workers' OpenMP teams spin-wait on cores the other worker holds."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if _in_xdist_worker():
         os.environ["OMP_NUM_THREADS"] = "1"  # read by OpenMP runtimes loaded from now on, and by subprocesses
         import sklearn.ensemble  # noqa: F401 (loads scikit-learn's OpenMP runtime, limited below)
         import torch
@@ -43,7 +48,7 @@ def build_once(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Calla
     from filelock import FileLock
 
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if _in_xdist_worker():
         root = root.parent  # the workers' folders sit in one folder of the session
 
     def build(name: str, make: Callable[[Path], object]) -> Path:

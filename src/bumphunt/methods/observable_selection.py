@@ -166,13 +166,12 @@ def select_observables(
     distinct = first != second
     first, second = first[distinct], second[distinct]
     target_order = y[first] - y[second]
-    # each observable's orientation: the sign with which it orders all training pairs best
-    orientation = {}
+    # each observable in its orientation: the sign with which it orders all training pairs best
+    oriented = {}
     for name in pool:
         values = np.asarray(observables[name], dtype=np.float64)
-        orientation[name] = (
-            1.0 if np.mean(_decision(values[first] - values[second], target_order)) >= 0.5 else -1.0
-        )
+        agrees = np.mean(_decision(values[first] - values[second], target_order)) >= 0.5
+        oriented[name] = values if agrees else -values
 
     def fit(names: tuple[str, ...]) -> tuple[Any, np.ndarray, float, float | None]:
         model = clone(mimicker).fit(_matrix(observables, names, "select_observables", n), y)
@@ -200,7 +199,7 @@ def select_observables(
         a, b, order = first[misordered], second[misordered], target_order[misordered]
         guide = {}
         for name in remaining:
-            values = orientation[name] * np.asarray(observables[name], dtype=np.float64)
+            values = oriented[name]
             guide[name] = float(np.mean(_decision(values[a] - values[b], order)))
         best = max(remaining, key=lambda name: guide[name])
         chosen = (*chosen, best)
