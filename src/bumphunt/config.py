@@ -293,10 +293,17 @@ class FlowConfig(_Model):
         default=0.3,
         gt=0,
         lt=1,
-        description="Factor applied to the learning rate after `lr_patience` epochs without improvement; "
-        "null: constant rate.",
+        description="Factor applied to the learning rate after `lr_patience` epochs without improvement "
+        "(`lr_schedule: plateau`); null: constant rate.",
     )
     lr_patience: int = Field(default=2, ge=1, description="Epochs without improvement before a decay.")
+    lr_schedule: Literal["cosine", "plateau"] = Field(
+        default="cosine",
+        description="`cosine`: the rate anneals to 1 % over `cosine_epochs` epochs (at least `min_steps` "
+        "batches); `plateau`: it decays by `lr_decay` when the validation loss stalls.",
+    )
+    cosine_epochs: int = Field(default=16, ge=1, description="Length of the cosine schedule in epochs.")
+    min_steps: int = Field(default=200, ge=0, description="Fewest batches of the cosine schedule.")
     validation_fraction: float = Field(
         default=0.2, gt=0, lt=1, description="Share of each flow's events held out for early stopping."
     )
@@ -767,7 +774,7 @@ method:
   name: cathode          # cathode | cwola | cluster_scan | autoencoder | iad | supervised
   n_folds: 5
   classifier: {kind: hgb, n_members: 10}
-  flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_decay: 0.3}   # nsf | maf
+  flow: {kind: nsf, batch_size: 2048, learning_rate: 0.003, lr_schedule: cosine}   # nsf | maf
   oversampling: 4        # CATHODE flow samples per SR event
   flow_folds: 2          # CATHODE sideband groups, one flow each (cross-fitting)
   seed: 0

@@ -96,6 +96,30 @@ def test_cathode_reports_background_model_check(toy, window, classifier) -> None
     assert check.null_std == pytest.approx(expected, rel=1e-12)
 
 
+def test_cathode_groups_in_worker_processes_give_the_same_fit(toy, window, classifier) -> None:
+    """Two processes (one torch/OpenMP thread each) fit the groups as one process of one thread does."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    events = toy(4000, 80, 7)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            alone = Cathode(classifier, n_folds=3, flow=small_flow(), n_jobs=1, seed=4).fit(events, window)
+    finally:
+        torch.set_num_threads(threads)
+    seen = []
+    parallel = Cathode(
+        classifier, n_folds=3, flow=small_flow(), n_jobs=2, seed=4, progress=lambda *a: seen.append(a)
+    ).fit(events, window)
+    np.testing.assert_array_equal(parallel.scores_, alone.scores_)
+    np.testing.assert_array_equal(parallel.samples_.features, alone.samples_.features)
+    assert parallel.background_check_ == alone.background_check_
+    assert [f.history_ for f in parallel.flows_] == [f.history_ for f in alone.flows_]
+    assert seen == [(3, 6), (6, 6)]  # each group reports when it is done
+
+
 @pytest.mark.parametrize("name", ["cwola", "cathode"])
 def test_seeds_reproduce_scores_exactly(name: str, toy, window, classifier) -> None:
     events = toy(3000, 60, 7)
@@ -141,6 +165,8 @@ def test_bad_inputs(toy, window, classifier) -> None:
         Cathode(classifier, oversampling=0).fit(events, window)
     with pytest.raises(ConfigError, match="flow_folds must be an integer >= 2, got 1"):
         Cathode(classifier, flow_folds=1).fit(events, window)
+    with pytest.raises(ConfigError, match="n_jobs"):
+        Cathode(classifier, n_jobs=0).fit(events, window)
     with pytest.raises(NotFittedError, match="CWoLa is not fitted"):
         CWoLa().score(events)
     with pytest.raises(EmptySelectionError, match="no event has a mass in"):

@@ -27,7 +27,7 @@ def true_log_prob(x: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def small_flow(kind: str, seed: int = 0, **settings) -> ConditionalFlow:
-    settings = {"transforms": 2, "hidden_features": (32, 32), "max_epochs": 40, "patience": 8, **settings}
+    settings = {"transforms": 2, "hidden_features": (32, 32), "max_epochs": 100, "patience": 8, **settings}
     return ConditionalFlow(kind, seed=seed, device="cpu", **settings)
 
 
@@ -113,6 +113,41 @@ def test_given_validation_events_stop_the_training_and_all_others_train(training
         small_flow("maf").fit(x[train], m[train], validation=(x[held, :1], m[held]))
     with pytest.raises(DataFormatError, match=r"m must be one mass \(GeV\) or have shape \(2000,\)"):
         small_flow("maf").fit(x[train], m[train], validation=(x[held], m[:5]))
+
+
+def test_spline_flow_is_zukos_nsf_with_the_same_parameters(training) -> None:
+    """Our faster spline computes zuko's NSF: same parameters, same densities, same samples."""
+    import zuko
+
+    flow = small_flow("nsf", max_epochs=2).fit(*training)
+    reference = zuko.flows.NSF(2, 1, transforms=2, bins=flow.bins, hidden_features=(32, 32))
+    reference.load_state_dict(flow.flow_.state_dict())
+    y = torch.as_tensor(flow.preprocessing_.transform(training[0][:500]), dtype=torch.float32)
+    context = flow._context(training[1][:500])
+    with torch.no_grad():
+        ours, theirs = flow.flow_(context).log_prob(y), reference(context).log_prob(y)
+        torch.manual_seed(3)
+        ours_sample = flow.flow_(context).sample()
+        torch.manual_seed(3)
+        their_sample = reference(context).sample()
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=0, atol=1e-4)
+    np.testing.assert_allclose(ours_sample.numpy(), their_sample.numpy(), rtol=0, atol=1e-4)
+    assert float(ours.std()) > 0.1  # a trained, non-trivial density
+
+
+def test_cosine_schedule_length_and_rates(training) -> None:
+    """The rate falls along a cosine over cosine_epochs, or over enough epochs for min_steps batches."""
+    x, m = training  # 4800 training events: 3 batches of 2048 per epoch
+    flow = small_flow("maf", cosine_epochs=5, min_steps=0, patience=100).fit(x, m)
+    rates = np.array(flow.history_.learning_rate)
+    assert len(rates) == 5 and rates[0] == pytest.approx(3e-3)
+    assert np.all(np.diff(rates) < 0) and rates[-1] > 0.01 * 3e-3
+    small = small_flow("maf", cosine_epochs=5, min_steps=30, patience=100, max_epochs=8).fit(x, m)
+    assert len(small.history_.train_loss) == 8  # 10 epochs make 30 batches; max_epochs caps them
+    plateau = small_flow("maf", lr_schedule="plateau", max_epochs=4, patience=100).fit(x, m)
+    assert len(plateau.history_.learning_rate) == 4 and plateau.history_.learning_rate[0] == 3e-3
+    with pytest.raises(ConfigError, match="lr_schedule must be 'cosine' or 'plateau'"):
+        small_flow("maf", lr_schedule="step").fit(x, m)
 
 
 def test_sampling_does_not_touch_global_torch_state(training) -> None:

@@ -116,6 +116,7 @@ def train_with_early_stopping(
     seed: int,
     lr_decay: float | None = None,
     lr_patience: int = 3,
+    cosine: bool = False,
     progress: ProgressCallback | None = None,
     epoch_end: Callable[[int], None] | None = None,
     name: str = "model",
@@ -138,6 +139,9 @@ def train_with_early_stopping(
     lr_decay, lr_patience
         If ``lr_decay`` is set, the learning rate is multiplied by it whenever the validation loss has
         not improved for ``lr_patience`` epochs (``torch.optim.lr_scheduler.ReduceLROnPlateau``).
+    cosine
+        Anneal the learning rate after every batch along a half cosine from ``learning_rate`` to 1 %
+        of it at the end of ``max_epochs`` epochs (``lr_decay`` must then be ``None``).
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
     epoch_end
@@ -157,6 +161,13 @@ def train_with_early_stopping(
     *train_inputs, train_weights = train
     *validation_inputs, validation_weights = validation
     n_train = len(train_weights)
+    annealing = None
+    if cosine:
+        if scheduler is not None:
+            raise ConfigError(f"{name}: a cosine learning-rate schedule takes no lr_decay")
+        annealing = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max_epochs * math.ceil(n_train / batch_size), eta_min=0.01 * learning_rate
+        )
     train_history: list[float] = []
     validation_history: list[float] = []
     rates: list[float] = []
@@ -174,6 +185,8 @@ def train_with_early_stopping(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if annealing is not None:
+                annealing.step()
             batch_weight = float(weights.sum())
             total += float(loss.detach()) * batch_weight
             total_weight += batch_weight
