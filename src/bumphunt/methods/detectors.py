@@ -462,10 +462,11 @@ class Cathode(_Detector):
         equal share of torch's threads. ``"auto"``: one per group up to torch's thread count, on a CPU
         device (so one where torch has one thread, as in the workers of an ensemble, or on CUDA). The
         results do not depend on it beyond float rounding of multi-threaded sums. With more than one,
-        ``progress`` hears of each finished group rather than of each fold. On 2 CPU cores two
-        processes of one thread each fit the two groups of the peer benchmark (issue 13; 1 % S/B,
-        seed 1) in 47.4 s against 57.9 s for one process of two threads: torch and the boosted trees
-        use a second thread on these small batches far less well than a second process.
+        ``progress`` hears of each finished group (in group order) rather than of each fold. On 2
+        CPU cores two processes of one thread each fit the two groups of the peer benchmark (issue
+        13; 1 % S/B, seed 1) in 47.4 s against 57.9 s for one process of two threads: torch and the
+        boosted trees use a second thread on these small batches far less well than a second
+        process.
     seed
         Seed of everything: groups, folds, classifiers, flows, masses and samples.
 
@@ -564,12 +565,14 @@ class Cathode(_Detector):
         n_processes, threads = self._processes()
         if n_processes > 1:
             quiet = clone(self).set_params(progress=None)
+            groups = []
             with parallel_config(backend="loky", inner_max_num_threads=threads):
-                groups = Parallel(n_jobs=n_processes)(
+                results = Parallel(n_jobs=n_processes, return_as="generator")(
                     delayed(_fit_group)(quiet, job, sr, sb, names, density) for job in jobs
                 )
-            for j in range(n_groups):
-                self._group_progress(j, done=True)
+                for j, group in enumerate(results):  # in group order, each as soon as it is done
+                    groups.append(group)
+                    self._group_progress(j, done=True)
         else:
             groups = [_fit_group(self, job, sr, sb, names, density) for job in jobs]
         self._store(groups, sr, sb, names, sr_groups, sb_groups)
