@@ -16,7 +16,7 @@ the fit. The table gives the median and the 68 % band (16th-84th percentiles) ov
 Usage:
   python benchmarks/weak_supervision.py --qcd qcd.h5 --extra-qcd qcd_extra.h5 --signal wprime.h5 \
       [--s-over-b 0 0.01 0.02 0.05] [--seeds 3] [--methods supervised iad cathode cwola]
-      [--members 10] [--flow-kind nsf] [--flow-epochs 100] [--flow-patience 6]
+      [--members 10] [--flow-kind nsf] [--flow-epochs 100] [--flow-patience 6] [--flow-schedule cosine]
 """
 
 from __future__ import annotations
@@ -79,7 +79,12 @@ def make_detector(name: str, args: argparse.Namespace, seed: int) -> Detector:
     """The detector with the library's defaults, except for the flow settings given on the command line."""
     classifier = HGBEnsemble(args.members)
     if name == "cathode":
-        given = {"kind": args.flow_kind, "max_epochs": args.flow_epochs, "patience": args.flow_patience}
+        given = {
+            "kind": args.flow_kind,
+            "max_epochs": args.flow_epochs,
+            "patience": args.flow_patience,
+            "lr_schedule": args.flow_schedule,
+        }
         flow = ConditionalFlow(**{k: v for k, v in given.items() if v is not None})
         return Cathode(classifier, flow=flow, seed=seed)
     return {"supervised": Supervised, "iad": IdealizedAD, "cwola": CWoLa}[name](classifier, seed=seed)
@@ -136,6 +141,7 @@ def main() -> None:
     parser.add_argument("--flow-epochs", type=int, help="default: ConditionalFlow's")
     parser.add_argument("--flow-kind", choices=["maf", "nsf"], help="default: ConditionalFlow's")
     parser.add_argument("--flow-patience", type=int, help="default: ConditionalFlow's")
+    parser.add_argument("--flow-schedule", choices=["cosine", "plateau"], help="default: ConditionalFlow's")
     parser.add_argument("--min-background", type=int, default=50)
     parser.add_argument("--split-seed", type=int, default=2024)
     parser.add_argument("-v", "--verbose", action="store_true")
