@@ -736,8 +736,8 @@ def _check_group(
 
 
 def _combine_checks(groups: Sequence[_GroupFit], n_sideband: int) -> BackgroundCheck:
-    """The groups' flow checks as one :class:`BackgroundCheck` (mean AUC), logged."""
-    aucs = [float(g.check_auc) for g in groups if g.check_auc is not None]
+    """The groups' flow checks (every group has one) as one :class:`BackgroundCheck` (mean AUC), logged."""
+    aucs = [float(g.check_auc) for g in groups]  # type: ignore[arg-type]
     variances = [(2 * g.n_check + 1) / (12.0 * g.n_check * g.n_check) for g in groups]
     check = BackgroundCheck(
         auc=float(np.mean(aucs)),

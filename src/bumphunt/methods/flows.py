@@ -63,7 +63,7 @@ class _SplineTransform(MonotonicRQSTransform):
     """zuko's monotonic rational-quadratic spline, with the bin softmax written as ``exp / sum``.
 
     The same function of the same parameters as :class:`zuko.transforms.MonotonicRQSTransform` (the
-    flows' log-densities agree to float32 rounding, ``tests/test_flows.py``). PyTorch's CPU softmax
+    flows' log-densities agree to float32 rounding, ``tests/methods/test_flows.py``). PyTorch's CPU softmax
     over a last axis of a few bins costs about 8 times more than an exponential and a sum over it;
     it made up 45 % of a flow's forward pass on 25.7k events, which every validation epoch and every
     sample pays. No maximum needs subtracting before the exponential: zuko squashes each logit ``w``
