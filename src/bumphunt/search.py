@@ -325,10 +325,11 @@ def _flow_preprocessing(asinh_features: Sequence[str], features: Sequence[str]) 
     """The flow's feature preprocessing: the default, after asinh on ``asinh_features``."""
     if not asinh_features:
         return None
-    from bumphunt.methods.preprocessing import Asinh, Chain, MinMaxLogit, Standardize
+    from bumphunt.methods.flows import default_preprocessing
+    from bumphunt.methods.preprocessing import Asinh, Chain
 
     columns = [list(features).index(name) for name in asinh_features]
-    return Chain([Asinh(columns), MinMaxLogit(alpha=1e-3), Standardize()])
+    return Chain([Asinh(columns), *default_preprocessing().steps])
 
 
 def build_detector(

@@ -6,9 +6,10 @@ import logging
 
 import numpy as np
 import pytest
+from scipy.stats import kstest
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError, OutOfRangeError
-from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
+from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, QuantileNormal, Standardize
 
 
 @pytest.fixture
@@ -24,6 +25,8 @@ TRANSFORMS = {
     "minmax-logit-tiny-margin": lambda: MinMaxLogit(alpha=1e-6),
     "standardize": Standardize,
     "chain": lambda: Chain([MinMaxLogit(alpha=1e-3), Standardize()]),
+    "quantile-normal": lambda: QuantileNormal(knots=50),
+    "quantile-normal-chain": lambda: Chain([QuantileNormal(knots=100), Standardize()]),
 }
 
 
@@ -82,8 +85,9 @@ def test_minmax_logit_maps_range_onto_margin(train: np.ndarray) -> None:
     np.testing.assert_allclose(far[1], train.max(axis=0) + 0.01 / 0.98 * span, rtol=1e-9)
 
 
-def test_out_of_range_raises_by_default(train: np.ndarray) -> None:
-    transform = MinMaxLogit().fit(train, column_names=["mj1", "x", "tau21"])
+@pytest.mark.parametrize("make", [MinMaxLogit, QuantileNormal], ids=["minmax-logit", "quantile-normal"])
+def test_out_of_range_raises_by_default(make, train: np.ndarray) -> None:
+    transform = make().fit(train, column_names=["mj1", "x", "tau21"])
     outside = train[:3].copy()
     outside[0, 2] = 1.5
     outside[1, 2] = -0.5
@@ -94,14 +98,43 @@ def test_out_of_range_raises_by_default(train: np.ndarray) -> None:
     np.testing.assert_array_equal(transform.in_range(outside), [False, False, True])
 
 
-def test_out_of_range_clip_is_explicit(train: np.ndarray, caplog: pytest.LogCaptureFixture) -> None:
-    transform = MinMaxLogit(out_of_range="clip").fit(train)
+@pytest.mark.parametrize("make", [MinMaxLogit, QuantileNormal], ids=["minmax-logit", "quantile-normal"])
+def test_out_of_range_clip_is_explicit(make, train: np.ndarray, caplog: pytest.LogCaptureFixture) -> None:
+    transform = make(out_of_range="clip").fit(train)
     outside = np.array([[train[:, 0].max() + 100.0, 0.0, 0.5]])
     with caplog.at_level(logging.WARNING, logger="bumphunt.methods.preprocessing"):
         y = transform.transform(outside)
     assert "column 0: 0 below and 1 above" in caplog.text
     assert np.all(np.isfinite(y))
-    assert transform.inverse_transform(y)[0, 0] == pytest.approx(train[:, 0].max(), rel=1e-9)
+    # (to 1e-7: near the range's end the distribution function is flat to float64 resolution)
+    assert transform.inverse_transform(y)[0, 0] == pytest.approx(train[:, 0].max(), rel=1e-6)
+
+
+def test_quantile_normal_makes_each_feature_normal() -> None:
+    rng = np.random.default_rng(3)
+    # a hard edge with the density at its maximum there, and a long tail
+    x = np.column_stack([np.abs(rng.normal(0.0, 50.0, 20000)), rng.pareto(3.0, 20000)])
+    transform = QuantileNormal(knots=200).fit(x)
+    fresh = np.column_stack([np.abs(rng.normal(0.0, 50.0, 5000)), rng.pareto(3.0, 5000)])
+    y = transform.transform(fresh[transform.in_range(fresh)])
+    for j in range(2):
+        assert kstest(y[:, j], "norm").pvalue > 1e-3
+    # normal values beyond the extreme levels land on the ends of the range
+    np.testing.assert_allclose(
+        transform.inverse_transform([[-9.0, 9.0]]), [[x[:, 0].min(), x[:, 1].max()]], rtol=1e-6
+    )
+
+
+def test_quantile_normal_refuses_atoms_and_bad_knots(train: np.ndarray) -> None:
+    atom = train.copy()
+    atom[:100, 1] = 0.0
+    with pytest.raises(DataFormatError, match=r"columns \['x'\] repeat a value across knots"):
+        QuantileNormal(knots=200).fit(atom, column_names=["mj1", "x", "tau21"])
+    for knots in (1, 500, 2.5):
+        with pytest.raises(ConfigError, match="knots must be an integer >= 2 and below the number"):
+            QuantileNormal(knots=knots).fit(train)
+    with pytest.raises(ConfigError, match="out_of_range must be 'raise' or 'clip'"):
+        QuantileNormal(out_of_range="drop").fit(train)
 
 
 def test_log_rejects_non_positive() -> None:

@@ -34,7 +34,7 @@ from bumphunt.methods.flows import ConditionalFlow
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.methods.pfn import ParticleFlowNetwork, PFNClassifier
-from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, Standardize
+from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, QuantileNormal, Standardize
 from bumphunt.methods.threshold import ThresholdClassifier
 from bumphunt.methods.training_curves import TrainingCurves, mlp_training_curves
 from bumphunt.methods.unsupervised import AutoencoderAD
@@ -61,6 +61,7 @@ __all__ = [
     "MinMaxLogit",
     "PFNClassifier",
     "ParticleFlowNetwork",
+    "QuantileNormal",
     "Standardize",
     "Supervised",
     "ThresholdClassifier",

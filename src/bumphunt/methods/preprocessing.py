@@ -21,7 +21,8 @@ sideband range, say) has no place in that map. The policy is explicit, chosen wi
     Clip to ``[min, max]`` first and log a warning with the counts; the inverse then returns the clipped
     value, not the original one.
 
-:meth:`MinMaxLogit.in_range` gives the mask of the events inside the range, to select them beforehand.
+:class:`QuantileNormal` follows the same policies on its fitted range. ``in_range`` of either gives the
+mask of the events inside the range, to select them beforehand.
 No policy ever produces NaN. :class:`Log` raises the same error for values <= 0.
 
 Example
@@ -43,7 +44,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import expit
+from scipy.interpolate import PchipInterpolator
+from scipy.special import expit, ndtr, ndtri
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError, OutOfRangeError
@@ -56,6 +58,7 @@ __all__ = [
     "Log",
     "MinMaxLogit",
     "OutOfRangePolicy",
+    "QuantileNormal",
     "SpreadAtom",
     "Standardize",
     "spread_atoms",
@@ -243,7 +246,20 @@ class Asinh(InvertibleTransform):
         return X
 
 
-class MinMaxLogit(InvertibleTransform):
+class _FittedRange(InvertibleTransform):
+    """A transform defined on each column's fitted range ``[min_, max_]``."""
+
+    min_: np.ndarray
+    max_: np.ndarray
+    out_of_range: OutOfRangePolicy
+
+    def in_range(self, X: npt.ArrayLike) -> np.ndarray:
+        """Boolean mask ``(n_events,)``: the events whose values all lie in the fitted range."""
+        matrix = self._checked(X)
+        return np.all((matrix >= self.min_) & (matrix <= self.max_), axis=1)
+
+
+class MinMaxLogit(_FittedRange):
     """Scale each column's fitted range ``[min, max]`` to ``[alpha, 1 - alpha]``, then take the logit.
 
     ``y = logit(alpha + (1 - 2 alpha) (x - min) / (max - min))``. The margin ``alpha`` keeps the extreme
@@ -272,10 +288,7 @@ class MinMaxLogit(InvertibleTransform):
     def _fit(self, X: np.ndarray) -> None:
         if not 0 < self.alpha < 0.5:
             raise ConfigError(f"MinMaxLogit alpha must lie in (0, 0.5), got {self.alpha!r}")
-        if self.out_of_range not in ("raise", "clip"):
-            raise ConfigError(
-                f"MinMaxLogit out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}"
-            )
+        _check_policy(self)
         self.min_ = X.min(axis=0)
         self.max_ = X.max(axis=0)
         ranges = zip(self.column_names_, self.min_, self.max_, strict=True)
@@ -283,30 +296,9 @@ class MinMaxLogit(InvertibleTransform):
         if constant:
             raise DataFormatError(f"cannot min-max scale constant columns {constant}: their range is zero")
 
-    def in_range(self, X: npt.ArrayLike) -> np.ndarray:
-        """Boolean mask ``(n_events,)``: the events whose values all lie in the fitted range."""
-        matrix = self._checked(X)
-        return np.all((matrix >= self.min_) & (matrix <= self.max_), axis=1)
-
     def _unit(self, X: np.ndarray) -> np.ndarray:
         """``(x - min) / (max - min)`` with the out-of-range policy applied."""
-        below = np.count_nonzero(self.min_ > X, axis=0)
-        above = np.count_nonzero(self.max_ < X, axis=0)
-        if np.any(below + above):
-            details = "; ".join(
-                f"{name}: {int(b)} below and {int(a)} above the fitted range [{lo:g}, {hi:g}]"
-                for name, b, a, lo, hi in zip(
-                    self.column_names_, below, above, self.min_, self.max_, strict=True
-                )
-                if b + a
-            )
-            if self.out_of_range == "raise":
-                raise OutOfRangeError(
-                    f"values outside the range MinMaxLogit was fitted on: {details}; select the events "
-                    "inside with in_range(X) or build MinMaxLogit(out_of_range='clip')"
-                )
-            logger.warning("MinMaxLogit clipped values to the fitted range: %s", details)
-            X = np.clip(X, self.min_, self.max_)
+        X = _within_range(self, X, self.min_, self.max_)
         return (X - self.min_) / (self.max_ - self.min_)
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -318,6 +310,139 @@ class MinMaxLogit(InvertibleTransform):
     def _inverse(self, Y: np.ndarray) -> np.ndarray:
         unit = (expit(Y) - self.alpha) / (1.0 - 2.0 * self.alpha)
         return self.min_ + unit * (self.max_ - self.min_)
+
+
+class QuantileNormal(_FittedRange):
+    """Map each column to a standard normal variable through its smoothed distribution function.
+
+    ``y = Phi^-1(F(x))``, where ``F`` is the monotone cubic (PCHIP) interpolation of the empirical
+    distribution function through ``knots + 1`` evenly spaced quantiles of the training values, from
+    their minimum to their maximum, placed at the levels ``(0.5 + k (n - 1) / knots) / n`` of ``n``
+    events (the extremes land at ``Phi^-1(1 / 2n)``: about -4.1 and +4.1 for 25,000 events). Each
+    feature is then normal, whatever its shape (hard edges, peaks, long tails), and a density model
+    of the transformed features only has to learn how they depend on each other and on the mass.
+    The inverse is exact to float64 rounding (bisection within the knot interval); normal values
+    beyond the extreme levels map to the ends of the fitted range.
+
+    On the sidebands of the CATHODE benchmark (issue 13: 4 LHCO features, 25.7k events per flow) a
+    flow after this transform (500 knots) drew samples that the flow check's classifier told from
+    held-out data with AUC 0.5056 on average over three splits, against 0.5087 after
+    :class:`MinMaxLogit`; with 50 knots, 0.524: too few knots distort the features.
+
+    Parameters
+    ----------
+    knots
+        Number of quantile intervals (>= 2, and fewer than the training events), or ``"auto"``: one
+        per 50 training events, at least 10 (fewer for fewer than 11 events) and at most 1000. On
+        the benchmark above, 200, 500 and 1,000 knots read 0.5062, 0.5056 and 0.5054.
+    out_of_range
+        ``"raise"`` or ``"clip"``: values outside the fitted range (module docstring).
+
+    Attributes
+    ----------
+    min_, max_ : numpy.ndarray
+        Per-column range of the training data.
+    knots_ : int
+        Number of quantile intervals used.
+    levels_ : numpy.ndarray
+        Distribution-function values at the knots, shape ``(knots_ + 1,)``.
+    quantiles_ : list of numpy.ndarray
+        Per column, the training quantiles at ``levels_``.
+
+    Raises
+    ------
+    bumphunt.errors.DataFormatError
+        From :meth:`fit`, if a column repeats a value across knots (an atom: spread it first with
+        :func:`spread_atoms`, or use fewer knots).
+    """
+
+    def __init__(
+        self, knots: int | Literal["auto"] = "auto", out_of_range: OutOfRangePolicy = "raise"
+    ) -> None:
+        self.knots = knots
+        self.out_of_range = out_of_range
+
+    def _fit(self, X: np.ndarray) -> None:
+        _check_policy(self)
+        knots = min(max(len(X) // 50, 10), 1000, len(X) - 1) if self.knots == "auto" else self.knots
+        if not (isinstance(knots, int | np.integer) and not isinstance(knots, bool) and 2 <= knots < len(X)):
+            raise ConfigError(
+                f"QuantileNormal knots must be an integer >= 2 and below the number of training "
+                f"events ({len(X)}) or 'auto', got {knots!r}"
+            )
+        n = len(X)
+        self.knots_ = knots
+        self.levels_ = (0.5 + np.linspace(0.0, n - 1.0, knots + 1)) / n
+        self.quantiles_ = [np.quantile(X[:, j], np.linspace(0.0, 1.0, knots + 1)) for j in range(X.shape[1])]
+        repeated = [
+            name
+            for name, q in zip(self.column_names_, self.quantiles_, strict=True)
+            if np.any(np.diff(q) <= 0)
+        ]
+        if repeated:
+            raise DataFormatError(
+                f"QuantileNormal: columns {repeated} repeat a value across knots (an atom); spread it "
+                f"first (spread_atoms) or use fewer than {knots} knots"
+            )
+        self.min_ = np.array([q[0] for q in self.quantiles_])
+        self.max_ = np.array([q[-1] for q in self.quantiles_])
+        self._cdfs = [PchipInterpolator(q, self.levels_) for q in self.quantiles_]
+        self._densities = [cdf.derivative() for cdf in self._cdfs]
+
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        X = _within_range(self, X, self.min_, self.max_)
+        Y = np.empty_like(X)
+        log_derivative = np.empty_like(X)
+        tiny = np.finfo(np.float64).tiny
+        for j, (cdf, density) in enumerate(zip(self._cdfs, self._densities, strict=True)):
+            Y[:, j] = ndtri(cdf(X[:, j]))
+            # dy/dx = F'(x) / phi(y)
+            log_derivative[:, j] = (
+                np.log(np.maximum(density(X[:, j]), tiny)) + 0.5 * Y[:, j] ** 2 + 0.5 * np.log(2.0 * np.pi)
+            )
+        return Y, log_derivative
+
+    def _inverse(self, Y: np.ndarray) -> np.ndarray:
+        levels = np.clip(ndtr(Y), self.levels_[0], self.levels_[-1])
+        interval = np.clip(np.searchsorted(self.levels_, levels, side="right") - 1, 0, self.knots_ - 1)
+        X = np.empty_like(Y)
+        for j, (cdf, quantiles) in enumerate(zip(self._cdfs, self.quantiles_, strict=True)):
+            low, high = quantiles[interval[:, j]], quantiles[interval[:, j] + 1]
+            for _ in range(60):  # the bracket shrinks to float64 resolution
+                middle = 0.5 * (low + high)
+                below = cdf(middle) < levels[:, j]
+                low, high = np.where(below, middle, low), np.where(below, high, middle)
+            X[:, j] = 0.5 * (low + high)
+        return X
+
+
+def _check_policy(transform: _FittedRange) -> None:
+    if transform.out_of_range not in ("raise", "clip"):
+        raise ConfigError(
+            f"{type(transform).__name__} out_of_range must be 'raise' or 'clip', got "
+            f"{transform.out_of_range!r}"
+        )
+
+
+def _within_range(transform: _FittedRange, X: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """``X`` with the transform's out-of-range policy applied to values outside ``[low, high]``."""
+    below = np.count_nonzero(low > X, axis=0)
+    above = np.count_nonzero(high < X, axis=0)
+    if not np.any(below + above):
+        return X
+    name = type(transform).__name__
+    details = "; ".join(
+        f"{column}: {int(b)} below and {int(a)} above the fitted range [{lo:g}, {hi:g}]"
+        for column, b, a, lo, hi in zip(transform.column_names_, below, above, low, high, strict=True)
+        if b + a
+    )
+    if transform.out_of_range == "raise":
+        raise OutOfRangeError(
+            f"values outside the range {name} was fitted on: {details}; select the events inside "
+            f"with in_range(X) or build {name}(out_of_range='clip')"
+        )
+    logger.warning("%s clipped values to the fitted range: %s", name, details)
+    return np.clip(X, low, high)
 
 
 class Chain(InvertibleTransform):
