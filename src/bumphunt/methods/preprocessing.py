@@ -407,12 +407,27 @@ class QuantileNormal(_FittedRange):
         interval = np.clip(np.searchsorted(self.levels_, levels, side="right") - 1, 0, self.knots_ - 1)
         X = np.empty_like(Y)
         for j, (cdf, quantiles) in enumerate(zip(self._cdfs, self.quantiles_, strict=True)):
-            low, high = quantiles[interval[:, j]], quantiles[interval[:, j] + 1]
-            for _ in range(60):  # the bracket shrinks to float64 resolution
-                middle = 0.5 * (low + high)
-                below = cdf(middle) < levels[:, j]
-                low, high = np.where(below, middle, low), np.where(below, high, middle)
-            X[:, j] = 0.5 * (low + high)
+            k = interval[:, j]
+            # F(x_k + d) - F(x_k) = ((a d + b) d + c) d on the knot interval: solve for d by Newton's
+            # method kept inside a shrinking bracket (bisection where a step would leave it)
+            a, b, c = cdf.c[0, k], cdf.c[1, k], cdf.c[2, k]
+            target = levels[:, j] - self.levels_[k]
+            width = quantiles[k + 1] - quantiles[k]
+            low, high = np.zeros_like(target), width
+            d = width * target / (self.levels_[k + 1] - self.levels_[k])
+            for _ in range(100):
+                residual = ((a * d + b) * d + c) * d - target
+                low, high = np.where(residual < 0, d, low), np.where(residual < 0, high, d)
+                slope = (3.0 * a * d + 2.0 * b) * d + c
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    step = d - residual / slope
+                inside = (step > low) & (step < high)
+                d_next = np.where(inside, step, 0.5 * (low + high))
+                converged = np.all(np.abs(d_next - d) <= 1e-15 * width)
+                d = d_next
+                if converged:
+                    break
+            X[:, j] = quantiles[k] + d
         return X
 
 
