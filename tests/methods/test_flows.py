@@ -8,7 +8,7 @@ import torch
 from scipy.stats import norm
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
-from bumphunt.methods.flows import ConditionalFlow
+from bumphunt.methods.flows import ConditionalFlow, default_preprocessing
 
 SLOPE = 2.0 / 1000.0  # mean of x0 rises by 2 per TeV
 WIDTH = 0.5
@@ -98,12 +98,18 @@ def test_given_validation_events_stop_the_training_and_all_others_train(training
     flow = small_flow("maf", max_epochs=4).fit(x[train], m[train], validation=(x[held], m[held]))
     np.testing.assert_array_equal(flow.train_index_, np.arange(4000))
     np.testing.assert_array_equal(flow.validation_index_, np.arange(4000, 6000))
-    # the kept epoch's validation loss is the mean negative log-likelihood of the given events in the
-    # flow's (preprocessed) space
-    _, log_det = flow.preprocessing_.transform_with_log_det(x[held])
-    loss = -np.mean(flow.log_prob(x[held], m[held]) - log_det)
+    # the preprocessing learned from the training events alone (fitted on the validation events too,
+    # it would pass their fluctuations on to the samples)
+    alone = default_preprocessing().fit(x[train])
+    np.testing.assert_allclose(flow.preprocessing_.transform(x[train]), alone.transform(x[train]))
+    # the kept epoch's validation loss is the mean negative log-likelihood of the given events, clipped
+    # to the training range, in the flow's (preprocessed) space
+    clipped = np.clip(x[held], x[train].min(axis=0), x[train].max(axis=0))
+    assert np.any(clipped != x[held])
+    _, log_det = flow.preprocessing_.transform_with_log_det(clipped)
+    loss = -np.mean(flow.log_prob(clipped, m[held]) - log_det)
     assert min(flow.history_.validation_loss) == pytest.approx(loss, rel=1e-5)
-    # the preprocessing range covers the validation events too: none is out of range
+    # a validation event far outside the training range is clipped, not refused
     wide = x.copy()
     wide[5000, 0] = x[train, 0].max() + 3.0
     small_flow("maf", max_epochs=1).fit(wide[train], m[train], validation=(wide[held], m[held]))

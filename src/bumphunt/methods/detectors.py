@@ -717,7 +717,8 @@ def _check_group(
     """Out-of-fold AUC between a group's SB events and samples, at their masses, of its flow.
 
     The flow never saw these events. Each is matched by one sample at its mass, so the samples follow
-    the SB mass distribution exactly, and one classifier separates the two. A classifier on all
+    the SB mass distribution exactly, and one classifier separates the two (out of fold, each event in
+    the fold of its sample). A classifier on all
     groups at once would also see the samples of the other flows, which trained on this group's
     events and crowd near them: that memorization would pull the AUC below 0.5 and hide mismodelling,
     though no score of the search passes through it.
@@ -726,10 +727,9 @@ def _check_group(
     n = len(features)
     samples = flow.sample(n, mass, seed=sample_seed)
     labels = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)])
-    data_folds, sample_folds = child_seeds(folds_seed, 2)
-    folds = np.concatenate(
-        [assign_folds(n, detector.n_folds, data_folds), assign_folds(n, detector.n_folds, sample_folds)]
-    )
+    # Each event and the sample drawn at its mass share a fold: the pair is correlated through the
+    # mass, and split across folds it would tie a training event to a held-out sample.
+    folds = np.tile(assign_folds(n, detector.n_folds, folds_seed), 2)
     model = KFoldClassifier(detector.classifier, seed=classifier_seed)
     model.fit(np.concatenate([features, samples]), labels, folds=folds)
     return auc(model.oof_scores_, labels)
