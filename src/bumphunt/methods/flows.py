@@ -154,8 +154,8 @@ class ConditionalFlow(BaseEstimator):
         0.512-0.516 on average with 50-1,000 knots, against 0.5085. But what the min-max +
         logit flows get wrong is signal-like (too many light jets, small mass differences), and
         CATHODE's classifier learns it: in the weak-supervision benchmark at S/B 0 it separated the
-        truth test set with AUC 0.648 after min-max + logit against 0.583 after the quantile
-        transform (the idealized detector's 0.582), and at 1 % S/B reached 0.78 against 0.92 times
+        truth test set with AUC 0.648 after min-max + logit against 0.565 after the quantile
+        transform (the idealized detector's 0.582), and at 1 % S/B reached 0.78 against 0.91 times
         the idealized detector's max SIC.
     mass_transform
         Map of the mass to the flow's context (fitted on the training masses, then fixed); default
