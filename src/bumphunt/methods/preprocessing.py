@@ -298,7 +298,7 @@ class MinMaxLogit(_FittedRange):
 
     def _unit(self, X: np.ndarray) -> np.ndarray:
         """``(x - min) / (max - min)`` with the out-of-range policy applied."""
-        X = _within_range(self, X, self.min_, self.max_)
+        X = _within_range(self, X)
         return (X - self.min_) / (self.max_ - self.min_)
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -393,7 +393,7 @@ class QuantileNormal(_FittedRange):
         self._densities = [cdf.derivative() for cdf in self._cdfs]
 
     def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        X = _within_range(self, X, self.min_, self.max_)
+        X = _within_range(self, X)
         Y = np.empty_like(X)
         log_derivative = np.empty_like(X)
         tiny = np.finfo(np.float64).tiny
@@ -442,8 +442,9 @@ def _check_policy(transform: _FittedRange) -> None:
         )
 
 
-def _within_range(transform: _FittedRange, X: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """``X`` with the transform's out-of-range policy applied to values outside ``[low, high]``."""
+def _within_range(transform: _FittedRange, X: np.ndarray) -> np.ndarray:
+    """``X`` with the transform's out-of-range policy applied to values outside its fitted range."""
+    low, high = transform.min_, transform.max_
     below = np.count_nonzero(low > X, axis=0)
     above = np.count_nonzero(high < X, axis=0)
     if not np.any(below + above):
