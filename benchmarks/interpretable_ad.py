@@ -18,7 +18,8 @@ of thousands of jets takes minutes), so that a rerun with the same files and siz
 
 Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
-      --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--train 50000] [--test 20000] [--out DIR]
+      --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--train 50000] [--test 20000] \\
+      [--ae-epochs 200] [--ae-schedule plateau|cosine] [--out DIR]
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=20_000)
     parser.add_argument("--signal-jets", type=int, default=20_000)
     parser.add_argument("--target-ado", type=float, default=0.9)
+    parser.add_argument("--ae-epochs", type=int, default=200)
+    parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="plateau")
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
     parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
     args = parser.parse_args()
@@ -69,6 +72,8 @@ def main() -> None:
             n_test=args.test,
             n_signal=args.signal_jets,
             n_steps=args.steps,
+            autoencoder_epochs=args.ae_epochs,
+            autoencoder_schedule=args.ae_schedule,
             seed=seed,
         )
         start = time.perf_counter()

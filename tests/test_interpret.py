@@ -11,7 +11,7 @@ pytest.importorskip("pythia8mc")
 from bumphunt.cli import main
 from bumphunt.generate import JET_PROCESSES, JetPlan, generate_jets
 
-OBSERVABLES = "mass,pt,multiplicity,tau21_b1,tau32_b1,efp_d2_0,efp_d3_1,tau2_b1"
+OBSERVABLES = "mass,pt,multiplicity,tau21_b1,tau32_b1,efp_d2_0,efp_d3_1,tau2_b1,image_ptd"
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def _args(jets, out, *extra):
 
 
 def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
-    assert main(_args(jets, tmp_path / "out", "--steps", "2")) == 0
+    assert main(_args(jets, tmp_path / "out", "--steps", "2", "--ae-schedule", "cosine")) == 0
     printed = capsys.readouterr().out
     assert "HLN: greedy selection" in printed and "PNN: greedy selection" in printed
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())

@@ -50,6 +50,13 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
 @click.option("--mimickers", default="hln,pnn", show_default=True, help="Comma-separated: hln, pnn.")
 @click.option("--observables", default=None, help="Comma-separated candidate observables [default: all].")
 @click.option("--ae-epochs", type=int, default=200, show_default=True, help="Most autoencoder epochs.")
+@click.option(
+    "--ae-schedule",
+    type=click.Choice(["plateau", "cosine"]),
+    default="plateau",
+    show_default=True,
+    help="Autoencoder learning rate: cut on plateaus, or cosine-annealed over --ae-epochs.",
+)
 @click.option("--mimicker-epochs", type=int, default=100, show_default=True, help="Most mimicker epochs.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of networks and pairs.")
@@ -66,6 +73,7 @@ def interpret(
     mimickers: str,
     observables: str | None,
     ae_epochs: int,
+    ae_schedule: str,
     mimicker_epochs: int,
     device: str,
     seed: int,
@@ -86,6 +94,7 @@ def interpret(
         n_steps=steps,
         mimickers=tuple(m.strip() for m in mimickers.split(",")),
         autoencoder_epochs=ae_epochs,
+        autoencoder_schedule=ae_schedule,
         mimicker_epochs=mimicker_epochs,
         device=device,
         seed=seed,

@@ -77,6 +77,9 @@ class InterpretPlan:
         Which mimickers: ``"hln"``, ``"pnn"``.
     autoencoder_epochs, mimicker_epochs
         Most training epochs (early stopping).
+    autoencoder_schedule
+        Learning-rate schedule of the autoencoder, ``"plateau"`` or ``"cosine"``
+        (:class:`~bumphunt.methods.autoencoder.JetImageAutoencoder`).
     device
         Torch device, ``"auto"``: CUDA when present.
     seed
@@ -97,6 +100,7 @@ class InterpretPlan:
     mimickers: tuple[str, ...] = ("hln", "pnn")
     autoencoder_epochs: int = 200
     mimicker_epochs: int = 100
+    autoencoder_schedule: str = "plateau"
     device: str = "auto"
     seed: int = 0
 
@@ -113,6 +117,10 @@ class InterpretPlan:
         unknown = [m for m in self.mimickers if m not in ("hln", "pnn")]
         if unknown or not self.mimickers:
             raise ConfigError(f"mimickers must be among 'hln', 'pnn', got {list(self.mimickers)!r}")
+        if self.autoencoder_schedule not in ("plateau", "cosine"):
+            raise ConfigError(
+                f"autoencoder_schedule must be 'plateau' or 'cosine', got {self.autoencoder_schedule!r}"
+            )
         if not self.signals:
             raise ConfigError("signals: give at least one signal jets file")
         from bumphunt.physics.jet_observables import check_observable_names
@@ -165,13 +173,17 @@ def read_jets(
         If no jet of the file lies in ``pt_range`` (the message names the file and the setting).
     """
     from bumphunt.io.lhco_constituents import iter_lhco_constituents
-    from bumphunt.physics.jet_images import jet_images
-    from bumphunt.physics.jet_observables import jet_observables
+    from bumphunt.physics.jet_images import IMAGE_OBSERVABLES, image_observables, jet_images
+    from bumphunt.physics.jet_observables import check_observable_names, jet_observables
 
     names = list(dict.fromkeys(["pt", *observables]))
+    check_observable_names(names)
+    # the image observables come from the images made here, of the plan's definition
+    from_images = [name for name in names if name in IMAGE_OBSERVABLES]
+    from_constituents = [name for name in names if name not in IMAGE_OBSERVABLES]
     image_blocks, observable_blocks, n_read, n_kept = [], [], 0, 0
     for chunk in iter_lhco_constituents(path, chunk_size=chunk_size):
-        values = jet_observables(chunk.particles, names)
+        values = jet_observables(chunk.particles, from_constituents)
         keep = (values["pt"] >= pt_range[0]) & (values["pt"] <= pt_range[1])
         keep &= np.cumsum(keep) + n_kept <= n_jets
         n_read += len(keep)
@@ -182,8 +194,11 @@ def read_jets(
         jets = chunk.particles[keep]
         counts = ak.to_numpy(ak.num(jets, axis=1))
         flat = {k: ak.to_numpy(ak.flatten(jets[k])) for k in ("pt", "eta", "phi")}
-        image_blocks.append(jet_images(flat["pt"], flat["eta"], flat["phi"], counts, images))
-        observable_blocks.append({k: v[keep] for k, v in values.items()})
+        block = jet_images(flat["pt"], flat["eta"], flat["phi"], counts, images)
+        image_blocks.append(block)
+        observable_blocks.append(
+            {k: v[keep] for k, v in values.items()} | image_observables(block, from_images)
+        )
         n_kept += int(keep.sum())
         if n_kept >= n_jets:
             break
@@ -273,7 +288,12 @@ def run_interpretation(
     validation = background.take(slice(plan.n_train, plan.n_train + plan.n_validation))
     test = background.take(slice(plan.n_train + plan.n_validation, n_background))
     say("training the autoencoder")
-    autoencoder = JetImageAutoencoder(max_epochs=plan.autoencoder_epochs, device=plan.device, seed=plan.seed)
+    autoencoder = JetImageAutoencoder(
+        max_epochs=plan.autoencoder_epochs,
+        schedule=plan.autoencoder_schedule,
+        device=plan.device,
+        seed=plan.seed,
+    )
     autoencoder.fit(train.images)
     ae = {
         "train": autoencoder.score(train.images),

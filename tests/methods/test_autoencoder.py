@@ -58,5 +58,14 @@ def test_bad_input_is_named(trained):
         model.score(np.ones((3, 16, 16)))
     with pytest.raises(ConfigError, match="latent must be a positive integer"):
         JetImageAutoencoder(latent=0).fit(_images(rng, 20, False))
+    with pytest.raises(ConfigError, match="schedule must be 'plateau' or 'cosine', got 'step'"):
+        JetImageAutoencoder(schedule="step").fit(_images(rng, 20, False))
     with pytest.raises(NotFittedError):
         JetImageAutoencoder().score(np.ones((2, 12, 12)))
+
+
+def test_the_cosine_schedule_anneals_the_learning_rate_over_the_epochs(trained):
+    _, rng = trained
+    model = JetImageAutoencoder(max_epochs=6, schedule="cosine", learning_rate=2e-3, device="cpu", seed=1)
+    rates = model.fit(_images(rng, 300, False)).history_.learning_rate
+    assert rates[0] == pytest.approx(2e-3) and np.all(np.diff(rates) < 0) and rates[-1] > 2e-5

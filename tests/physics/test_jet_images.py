@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from bumphunt.errors import ConfigError
-from bumphunt.physics.jet_images import ImageSpec, dijet_images, iter_dijet_images, jet_images
+from bumphunt.physics.jet_images import (
+    ImageSpec,
+    dijet_images,
+    image_observables,
+    iter_dijet_images,
+    jet_images,
+)
 
 
 def _jet(rng: np.random.Generator, n: int = 40) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -129,3 +135,24 @@ def test_dijet_images_of_clustered_events():
     assert np.all(result.mjj > 500)
     blocks = list(iter_dijet_images([particles[:3], particles[3:]]))
     assert np.concatenate([b.mjj for b in blocks]) == pytest.approx(result.mjj)
+
+
+def test_image_observables_describe_how_the_intensity_spreads_over_pixels():
+    images = np.zeros((3, 4, 4))
+    images[0, 1, 2] = 5.0  # one lit pixel
+    images[1, :2, :2] = 0.25  # four equal ones
+    values = image_observables(images)  # the third is empty
+    np.testing.assert_allclose(values["image_ptd"], [1.0, 0.5, 0.0])
+    np.testing.assert_allclose(values["image_max"], [1.0, 0.25, 0.0])
+    np.testing.assert_allclose(values["image_pixels"], [1, 4, 0])
+    # of a jet's image: between the single-pixel and the uniform extremes, and rotation-invariant
+    pt, eta, phi = _jet(np.random.default_rng(2))
+    spec = ImageSpec(pixels=40, half_width=1.0, power=1.0, smear=0.0)
+    image = jet_images(pt, eta, phi, [len(pt)], spec)
+    eta_r, phi_r = _rotated(eta, phi, 1.1)
+    rotated = image_observables(jet_images(pt, eta_r, phi_r, [len(pt)], spec))
+    for name, value in image_observables(image).items():
+        np.testing.assert_allclose(rotated[name], value, rtol=1e-6, err_msg=name)
+    assert 1 / 40 < image_observables(image, ["image_ptd"])["image_ptd"][0] < 1
+    with pytest.raises(ConfigError, match=r"unknown image observable\(s\) \['image_girth'\]"):
+        image_observables(images, ["image_girth"])

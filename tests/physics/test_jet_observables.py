@@ -26,10 +26,12 @@ def _jets(angle: float = 0.0) -> ak.Array:
 
 def test_observables_of_a_jet_do_not_change_when_it_is_rotated_about_its_axis():
     names = observable_names(n_max=3, betas=(1.0,), efp_degree=3)
+    assert {"image_ptd", "image_max", "image_pixels"} <= set(names)
     before, after = jet_observables(_jets(), names), jet_observables(_jets(0.9), names)
     for name in names:
-        if name.startswith("efp") or name == "multiplicity":
-            # functions of angular distances and momentum fractions: exactly the same
+        if name.startswith(("efp", "image_")) or name == "multiplicity":
+            # functions of angular distances and momentum fractions, or of the jet's image (which its
+            # preprocessing makes independent of the rotation): the same
             np.testing.assert_allclose(after[name], before[name], rtol=1e-9, err_msg=name)
         else:
             # pT, mass and N-subjettiness see the jet through rapidity and azimuth, which a rotation in the

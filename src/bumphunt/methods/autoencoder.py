@@ -14,8 +14,9 @@ network sees values of order one; the error is reported in the units of the imag
 detector of a windowed search, :class:`~bumphunt.methods.unsupervised.AutoencoderAD`).
 
 The image network is that of arXiv:2203.01343 (:class:`ConvAutoencoder`); Adam with the learning rate cut
-tenfold after 5 epochs without improvement, early stopping on a validation split, CUDA when present
-(``device="auto"``).
+tenfold after 5 epochs without improvement (``schedule="plateau"``) or annealed along a half cosine over
+``max_epochs`` (``schedule="cosine"``: a fixed cost, about 50 epochs of 12k 40 x 40 images in 4 minutes on 2
+CPU cores), early stopping on a validation split, CUDA when present (``device="auto"``).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class _Autoencoder(BaseEstimator):
     learning_rate: float
     patience: int
     validation_fraction: float
+    schedule: str
     device: str
     seed: SeedLike
     _integer_settings: tuple[str, ...] = ("max_epochs", "batch_size", "patience")
@@ -141,6 +143,8 @@ class _Autoencoder(BaseEstimator):
             raise ConfigError(
                 f"{name} validation_fraction must lie in (0, 1), got {self.validation_fraction!r}"
             )
+        if self.schedule not in ("plateau", "cosine"):
+            raise ConfigError(f"{name} schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
         if len(values) < 10:
             raise DataFormatError(f"{name} needs at least 10 training events, got {len(values)}")
         split_seed, init_seed, batch_seed = child_seeds(self.seed, 3)
@@ -172,8 +176,9 @@ class _Autoencoder(BaseEstimator):
             weight_decay=0.0,
             patience=self.patience,
             seed=batch_seed,
-            lr_decay=0.1,
+            lr_decay=0.1 if self.schedule == "plateau" else None,
             lr_patience=5,
+            cosine=self.schedule == "cosine",
             name=name,
         )
 
@@ -198,6 +203,9 @@ class JetImageAutoencoder(_Autoencoder):
         best epoch).
     validation_fraction
         Share of the images held out for early stopping.
+    schedule
+        Learning rate: ``"plateau"`` (cut tenfold after 5 epochs without a lower validation loss) or
+        ``"cosine"`` (annealed to 1 % of ``learning_rate`` over ``max_epochs`` epochs).
     device
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
     seed
@@ -222,6 +230,7 @@ class JetImageAutoencoder(_Autoencoder):
         learning_rate: float = 1e-3,
         patience: int = 10,
         validation_fraction: float = 0.2,
+        schedule: str = "plateau",
         device: str = "auto",
         seed: SeedLike = 0,
     ) -> None:
@@ -233,6 +242,7 @@ class JetImageAutoencoder(_Autoencoder):
         self.learning_rate = learning_rate
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.schedule = schedule
         self.device = device
         self.seed = seed
 
@@ -300,7 +310,7 @@ class FeatureAutoencoder(_Autoencoder):
         Widths of the encoder's hidden layers (the decoder mirrors them).
     latent
         Size of the bottleneck (smaller than the number of features).
-    max_epochs, batch_size, learning_rate, patience, validation_fraction, device, seed
+    max_epochs, batch_size, learning_rate, patience, validation_fraction, schedule, device, seed
         As for :class:`JetImageAutoencoder`.
     """
 
@@ -316,6 +326,7 @@ class FeatureAutoencoder(_Autoencoder):
         learning_rate: float = 1e-3,
         patience: int = 8,
         validation_fraction: float = 0.2,
+        schedule: str = "plateau",
         device: str = "auto",
         seed: SeedLike = 0,
     ) -> None:
@@ -326,6 +337,7 @@ class FeatureAutoencoder(_Autoencoder):
         self.learning_rate = learning_rate
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.schedule = schedule
         self.device = device
         self.seed = seed
 

@@ -33,7 +33,18 @@ import scipy.ndimage
 
 from bumphunt.errors import ConfigError
 
-__all__ = ["DijetImages", "ImageSpec", "dijet_images", "iter_dijet_images", "jet_images"]
+__all__ = [
+    "IMAGE_OBSERVABLES",
+    "DijetImages",
+    "ImageSpec",
+    "dijet_images",
+    "image_observables",
+    "iter_dijet_images",
+    "jet_images",
+]
+
+#: Observables of a jet's image (its pixels, not its constituents), see :func:`image_observables`.
+IMAGE_OBSERVABLES = ("image_ptd", "image_max", "image_pixels")
 
 
 @dataclass(frozen=True)
@@ -157,6 +168,50 @@ def jet_images(
     if spec.normalise:
         images = _normalised(images)
     return images.astype(np.float32)
+
+
+def image_observables(images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABLES) -> dict[str, np.ndarray]:
+    """Observables of jet images: how a picture of the jet spreads its intensity over the pixels.
+
+    A pixel holds the summed pT of the constituents in it, so these differ from their constituent
+    counterparts wherever nearby particles share a pixel: they describe the jet at the image's resolution,
+    as an image-based network (an autoencoder) sees it. With ``p_k`` the pixel intensities of an image
+    divided by their sum:
+
+    ``image_ptd``
+        ``sqrt(sum_k p_k^2)``, the pixel-level pT dispersion (1 for a single lit pixel, ``1/sqrt(n)``
+        for ``n`` equal ones);
+    ``image_max``
+        the largest ``p_k``, the share of the brightest pixel;
+    ``image_pixels``
+        the number of pixels with ``p_k > 0``.
+
+    Parameters
+    ----------
+    images
+        ``(n_jets, pixels, pixels)`` images (:func:`jet_images`).
+    names
+        Which observables, among :data:`IMAGE_OBSERVABLES`.
+
+    Returns
+    -------
+    dict
+        Name -> ``(n_jets,)`` float64; 0 for an empty image.
+    """
+    names = list(names)
+    unknown = [name for name in names if name not in IMAGE_OBSERVABLES]
+    if unknown:
+        raise ConfigError(f"unknown image observable(s) {unknown}; known: {list(IMAGE_OBSERVABLES)}")
+    values = np.asarray(images, dtype=np.float64)
+    if values.ndim != 3:
+        raise ValueError(f"images must have shape (n_jets, pixels, pixels), got {values.shape}")
+    shares = _normalised(values).reshape(len(values), -1)
+    out = {
+        "image_ptd": lambda: np.sqrt((shares**2).sum(axis=1)),
+        "image_max": lambda: shares.max(axis=1, initial=0.0),
+        "image_pixels": lambda: (shares > 0).sum(axis=1).astype(np.float64),
+    }
+    return {name: out[name]() for name in names}
 
 
 @dataclass(frozen=True)
