@@ -1,8 +1,12 @@
-"""The package's layers: no module imports from a layer above its own (docs/architecture.md)."""
+"""The package's layers: no module imports from a layer above its own (docs/architecture.md); packages
+export their names lazily, so that a worker process importing one small module starts fast."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "_files": 0,
     "_native": 0,
+    "_lazy": 0,
     "seeding": 0,
     # the in-memory event table
     "events": 1,
@@ -98,3 +103,27 @@ def test_the_check_sees_an_upward_import(tmp_path: Path):
     bad.write_text("def f():\n    from bumphunt.search import run_search\n    return run_search\n")
     assert _imports(bad) == [(2, "bumphunt.search")]
     assert LAYERS[_top("bumphunt.search")] > LAYERS["stats"]
+
+
+@pytest.mark.parametrize("name", ["stats", "methods", "io", "generate"])
+def test_every_public_name_of_a_package_resolves_lazily(name: str):
+    package = importlib.import_module(f"bumphunt.{name}")
+    assert set(package.__all__) == set(package._SUBMODULES)
+    for public in package.__all__:
+        value = getattr(package, public)
+        assert (
+            getattr(importlib.import_module(f"bumphunt.{name}.{package._SUBMODULES[public]}"), public)
+            is value
+        )
+    assert set(package.__all__) <= set(dir(package))
+    with pytest.raises(AttributeError, match=f"module 'bumphunt.{name}' has no attribute 'no_such_name'"):
+        package.no_such_name  # noqa: B018
+
+
+def test_a_worker_importing_the_executors_loads_neither_torch_nor_scipy_stats_nor_pandas():
+    code = (
+        "import sys, bumphunt.executors; "
+        "print(sorted(m for m in ('torch', 'scipy.stats', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -9,20 +9,51 @@ Example
 >>> summary = generate(plan, ["signal.h5"], workers=2)  # doctest: +SKIP
 """
 
-from bumphunt.generate.cards import (
-    DEFAULT_PTHAT_MIN,
-    DIMUON_PROCESSES,
-    JET_PROCESSES,
-    PROCESSES,
-    ProcessCard,
-    qcd_dijet,
-    wprime_to_xy,
-)
-from bumphunt.generate.dimuon import DimuonPlan, generate_dimuon
-from bumphunt.generate.jet_loop import JetSelection, generate_jet_chunk
-from bumphunt.generate.leptons import LeptonPlan, generate_leptons
-from bumphunt.generate.pythia_loop import ChunkResult, DijetSelection, generate_chunk, make_pythia
-from bumphunt.generate.run import GenerationPlan, GenerationSummary, JetPlan, generate, generate_jets
+from typing import TYPE_CHECKING
+
+from bumphunt._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from bumphunt.generate.cards import (
+        DEFAULT_PTHAT_MIN,
+        DIMUON_PROCESSES,
+        JET_PROCESSES,
+        PROCESSES,
+        ProcessCard,
+        qcd_dijet,
+        wprime_to_xy,
+    )
+    from bumphunt.generate.dimuon import DimuonPlan, generate_dimuon
+    from bumphunt.generate.jet_loop import JetSelection, generate_jet_chunk
+    from bumphunt.generate.leptons import LeptonPlan, generate_leptons
+    from bumphunt.generate.pythia_loop import ChunkResult, DijetSelection, generate_chunk, make_pythia
+    from bumphunt.generate.run import GenerationPlan, GenerationSummary, JetPlan, generate, generate_jets
+
+# each public name is imported from its submodule on first use (bumphunt._lazy)
+_SUBMODULES = {
+    "ChunkResult": "pythia_loop",
+    "DEFAULT_PTHAT_MIN": "cards",
+    "DIMUON_PROCESSES": "cards",
+    "DijetSelection": "pythia_loop",
+    "DimuonPlan": "dimuon",
+    "GenerationPlan": "run",
+    "GenerationSummary": "run",
+    "JET_PROCESSES": "cards",
+    "JetPlan": "run",
+    "JetSelection": "jet_loop",
+    "LeptonPlan": "leptons",
+    "PROCESSES": "cards",
+    "ProcessCard": "cards",
+    "generate": "run",
+    "generate_chunk": "pythia_loop",
+    "generate_dimuon": "dimuon",
+    "generate_jet_chunk": "jet_loop",
+    "generate_jets": "run",
+    "generate_leptons": "leptons",
+    "make_pythia": "pythia_loop",
+    "qcd_dijet": "cards",
+    "wprime_to_xy": "cards",
+}
 
 __all__ = [
     "DEFAULT_PTHAT_MIN",
@@ -48,3 +79,5 @@ __all__ = [
     "qcd_dijet",
     "wprime_to_xy",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES, globals())

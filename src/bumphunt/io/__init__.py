@@ -25,15 +25,51 @@ reader                            layout
 :mod:`bumphunt.io.registry` downloads public datasets.
 """
 
-from bumphunt.io.auto import FileLayout, detect_layout, read_events
-from bumphunt.io.flat_ntuple import read_flat_leptons
-from bumphunt.io.inspect import FileSummary, inspect_file
-from bumphunt.io.lepton_files import read_lepton_sample
-from bumphunt.io.lhco_constituents import ConstituentChunk, iter_lhco_constituents, read_lhco_constituents
-from bumphunt.io.lhco_features import read_lhco_features
-from bumphunt.io.mod_hdf5 import ModDijets, ModJets, read_mod_dijet_particles, read_mod_dijets, read_mod_jets
-from bumphunt.io.nanoaod import Dimuons, read_dimuons, read_jets, read_leptons
-from bumphunt.io.table_reader import read_table
+from typing import TYPE_CHECKING
+
+from bumphunt._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from bumphunt.io.auto import FileLayout, detect_layout, read_events
+    from bumphunt.io.flat_ntuple import read_flat_leptons
+    from bumphunt.io.inspect import FileSummary, inspect_file
+    from bumphunt.io.lepton_files import read_lepton_sample
+    from bumphunt.io.lhco_constituents import ConstituentChunk, iter_lhco_constituents, read_lhco_constituents
+    from bumphunt.io.lhco_features import read_lhco_features
+    from bumphunt.io.mod_hdf5 import (
+        ModDijets,
+        ModJets,
+        read_mod_dijet_particles,
+        read_mod_dijets,
+        read_mod_jets,
+    )
+    from bumphunt.io.nanoaod import Dimuons, read_dimuons, read_jets, read_leptons
+    from bumphunt.io.table_reader import read_table
+
+# each public name is imported from its submodule on first use (bumphunt._lazy)
+_SUBMODULES = {
+    "ConstituentChunk": "lhco_constituents",
+    "Dimuons": "nanoaod",
+    "FileLayout": "auto",
+    "FileSummary": "inspect",
+    "ModDijets": "mod_hdf5",
+    "ModJets": "mod_hdf5",
+    "detect_layout": "auto",
+    "inspect_file": "inspect",
+    "iter_lhco_constituents": "lhco_constituents",
+    "read_dimuons": "nanoaod",
+    "read_events": "auto",
+    "read_flat_leptons": "flat_ntuple",
+    "read_jets": "nanoaod",
+    "read_lepton_sample": "lepton_files",
+    "read_leptons": "nanoaod",
+    "read_lhco_constituents": "lhco_constituents",
+    "read_lhco_features": "lhco_features",
+    "read_mod_dijet_particles": "mod_hdf5",
+    "read_mod_dijets": "mod_hdf5",
+    "read_mod_jets": "mod_hdf5",
+    "read_table": "table_reader",
+}
 
 __all__ = [
     "ConstituentChunk",
@@ -58,3 +94,5 @@ __all__ = [
     "read_mod_jets",
     "read_table",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES, globals())

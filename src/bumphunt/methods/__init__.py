@@ -17,27 +17,64 @@
 * :mod:`~bumphunt.methods.pfn` -- Particle Flow Networks on sets of particles
 """
 
-from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
-from bumphunt.methods.base import Detector
-from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
-from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
-from bumphunt.methods.detectors import (
-    DETECTORS,
-    BackgroundCheck,
-    Cathode,
-    ClusterScan,
-    CWoLa,
-    IdealizedAD,
-    Supervised,
-)
-from bumphunt.methods.flows import ConditionalFlow
-from bumphunt.methods.kfold import KFoldClassifier, assign_folds
-from bumphunt.methods.mass_density import KDEMassDensity
-from bumphunt.methods.pfn import ParticleFlowNetwork, PFNClassifier
-from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, QuantileNormal, Standardize
-from bumphunt.methods.threshold import ThresholdClassifier
-from bumphunt.methods.training_curves import TrainingCurves, mlp_training_curves
-from bumphunt.methods.unsupervised import AutoencoderAD
+from typing import TYPE_CHECKING
+
+from bumphunt._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
+    from bumphunt.methods.base import Detector
+    from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
+    from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
+    from bumphunt.methods.detectors import (
+        DETECTORS,
+        BackgroundCheck,
+        Cathode,
+        ClusterScan,
+        CWoLa,
+        IdealizedAD,
+        Supervised,
+    )
+    from bumphunt.methods.flows import ConditionalFlow
+    from bumphunt.methods.kfold import KFoldClassifier, assign_folds
+    from bumphunt.methods.mass_density import KDEMassDensity
+    from bumphunt.methods.pfn import ParticleFlowNetwork, PFNClassifier
+    from bumphunt.methods.preprocessing import Chain, Log, MinMaxLogit, QuantileNormal, Standardize
+    from bumphunt.methods.threshold import ThresholdClassifier
+    from bumphunt.methods.training_curves import TrainingCurves, mlp_training_curves
+    from bumphunt.methods.unsupervised import AutoencoderAD
+
+# each public name is imported from its submodule on first use (bumphunt._lazy)
+_SUBMODULES = {
+    "AutoencoderAD": "unsupervised",
+    "BackgroundCheck": "detectors",
+    "CWoLa": "detectors",
+    "Cathode": "detectors",
+    "Chain": "preprocessing",
+    "ClusterHistogramClassifier": "cluster_scanning",
+    "ClusterScan": "detectors",
+    "ConditionalFlow": "flows",
+    "DETECTORS": "detectors",
+    "Detector": "base",
+    "FeatureAutoencoder": "autoencoder",
+    "HGBEnsemble": "classifiers",
+    "IdealizedAD": "detectors",
+    "JetImageAutoencoder": "autoencoder",
+    "KDEMassDensity": "mass_density",
+    "KFoldClassifier": "kfold",
+    "Log": "preprocessing",
+    "MLPEnsemble": "classifiers",
+    "MinMaxLogit": "preprocessing",
+    "PFNClassifier": "pfn",
+    "ParticleFlowNetwork": "pfn",
+    "QuantileNormal": "preprocessing",
+    "Standardize": "preprocessing",
+    "Supervised": "detectors",
+    "ThresholdClassifier": "threshold",
+    "TrainingCurves": "training_curves",
+    "assign_folds": "kfold",
+    "mlp_training_curves": "training_curves",
+}
 
 __all__ = [
     "DETECTORS",
@@ -69,3 +106,5 @@ __all__ = [
     "assign_folds",
     "mlp_training_curves",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES, globals())

@@ -19,37 +19,96 @@ Masses and widths are in GeV throughout.
 * :mod:`~bumphunt.stats.null_tail` -- p-values against a sampled null, with a tail fit beyond its reach
 """
 
-from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
-from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
-from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
-from bumphunt.stats.look_elsewhere import (
-    GlobalSignificance,
-    UniformScoreToys,
-    background_fit_sampler,
-    global_significance,
-    uniform_score_statistic,
-)
-from bumphunt.stats.reweighting import (
-    ReweightedResult,
-    likelihood_ratio_from_probability,
-    reweighted_significance,
-    signal_weights,
-)
-from bumphunt.stats.scan import BumpHunterResult, bumphunter
-from bumphunt.stats.selection import (
-    BACKGROUNDS,
-    DIMUONAD_EFFICIENCIES,
-    SelectionPoint,
-    SelectionScan,
-    efficiency_grid,
-    selection_scan,
-    sideband_thresholds,
-)
-from bumphunt.stats.shape_choice import ShapeChoice, choose_shape
-from bumphunt.stats.shapes import Shape, dijet, get_shape, polynomial, sample_masses
-from bumphunt.stats.signal_fit import SignalFit, fit_signal
-from bumphunt.stats.significance import CountResult, asimov_significance, cut_and_count, p_from_z, z_from_p
-from bumphunt.stats.windows import Window, sliding_windows, window_edges
+from typing import TYPE_CHECKING
+
+from bumphunt._lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
+    from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
+    from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
+    from bumphunt.stats.look_elsewhere import (
+        GlobalSignificance,
+        UniformScoreToys,
+        background_fit_sampler,
+        global_significance,
+        uniform_score_statistic,
+    )
+    from bumphunt.stats.reweighting import (
+        ReweightedResult,
+        likelihood_ratio_from_probability,
+        reweighted_significance,
+        signal_weights,
+    )
+    from bumphunt.stats.scan import BumpHunterResult, bumphunter
+    from bumphunt.stats.selection import (
+        BACKGROUNDS,
+        DIMUONAD_EFFICIENCIES,
+        SelectionPoint,
+        SelectionScan,
+        efficiency_grid,
+        selection_scan,
+        sideband_thresholds,
+    )
+    from bumphunt.stats.shape_choice import ShapeChoice, choose_shape
+    from bumphunt.stats.shapes import Shape, dijet, get_shape, polynomial, sample_masses
+    from bumphunt.stats.signal_fit import SignalFit, fit_signal
+    from bumphunt.stats.significance import (
+        CountResult,
+        asimov_significance,
+        cut_and_count,
+        p_from_z,
+        z_from_p,
+    )
+    from bumphunt.stats.windows import Window, sliding_windows, window_edges
+
+# each public name is imported from its submodule on first use (bumphunt._lazy)
+_SUBMODULES = {
+    "BACKGROUNDS": "selection",
+    "BackgroundFit": "fit",
+    "BumpHunterResult": "scan",
+    "CountResult": "significance",
+    "DIMUONAD_EFFICIENCIES": "selection",
+    "EfficiencyFit": "efficiency",
+    "GlobalSignificance": "look_elsewhere",
+    "PValueCalibration": "calibration",
+    "ReweightedResult": "reweighting",
+    "SelectionPoint": "selection",
+    "SelectionScan": "selection",
+    "Shape": "shapes",
+    "ShapeChoice": "shape_choice",
+    "SignalFit": "signal_fit",
+    "UniformScoreToys": "look_elsewhere",
+    "Window": "windows",
+    "asimov_significance": "significance",
+    "background_fit_sampler": "look_elsewhere",
+    "bumphunter": "scan",
+    "choose_shape": "shape_choice",
+    "cut_and_count": "significance",
+    "dijet": "shapes",
+    "efficiency_grid": "selection",
+    "fit_background": "fit",
+    "fit_efficiency": "efficiency",
+    "fit_sidebands": "fit",
+    "fit_signal": "signal_fit",
+    "get_shape": "shapes",
+    "global_significance": "look_elsewhere",
+    "likelihood_ratio_from_probability": "reweighting",
+    "null_p_values": "calibration",
+    "p_from_z": "significance",
+    "polynomial": "shapes",
+    "reweighted_significance": "reweighting",
+    "sample_masses": "shapes",
+    "selection_scan": "selection",
+    "sideband_thresholds": "selection",
+    "signal_weights": "reweighting",
+    "sliding_windows": "windows",
+    "summarize_p_values": "calibration",
+    "uniform_score_statistic": "look_elsewhere",
+    "window_edges": "windows",
+    "window_histogram": "fit",
+    "z_from_p": "significance",
+}
 
 __all__ = [
     "BACKGROUNDS",
@@ -97,3 +156,5 @@ __all__ = [
     "window_histogram",
     "z_from_p",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _SUBMODULES, globals())
