@@ -53,7 +53,10 @@ def _args(jets, out, *extra):
 
 
 def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
-    assert main(_args(jets, tmp_path / "out", "--steps", "2", "--ae-schedule", "cosine")) == 0
+    assert (
+        main(_args(jets, tmp_path / "out", "--steps", "2", "--ae-schedule", "cosine", "--autoencoders", "2"))
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "HLN: greedy selection" in printed and "PNN: greedy selection" in printed
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -65,6 +68,8 @@ def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
         assert [s["added"] for s in result["selection"]][1:] == result["chosen"][2:]
         assert 0 <= result["ado_validation"] <= 1 and 0 <= result["ado_test"] <= 1
     assert set(summary["auc"]["top"]) == {"autoencoder", "hln", "pnn"}
+    # two autoencoders of different seeds, trained apart; the score is their geometric mean
+    assert summary["autoencoder"]["members"] == 2 and len(set(summary["autoencoder"]["validation_loss"])) == 2
     for name in ("selection_path.png", "roc_top.png"):
         assert (tmp_path / "out" / name).is_file()
 
@@ -76,6 +81,8 @@ def test_bad_input_is_one_line_naming_the_setting(jets, tmp_path, capsys):
     bad[bad.index(OBSERVABLES)] = "mass,pt,girth"
     assert main(bad) == 2
     assert "unknown observable(s) ['girth']" in capsys.readouterr().err
+    assert main(_args(jets, tmp_path / "d", "--autoencoders", "0")) == 2
+    assert "n_autoencoders must be a positive integer, got 0" in capsys.readouterr().err
     assert main([*_args(jets, tmp_path / "c")[:3], "top", *_args(jets, tmp_path / "c")[4:]]) == 2
     assert "--signal: expected NAME=FILE" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abc")
+    assert not any((tmp_path / d).exists() for d in "abcd")

@@ -57,6 +57,14 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
     show_default=True,
     help="Autoencoder learning rate: cut on plateaus, or cosine-annealed over --ae-epochs.",
 )
+@click.option(
+    "--autoencoders",
+    "n_autoencoders",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Autoencoders of different seeds; the score is the geometric mean of their errors.",
+)
 @click.option("--mimicker-epochs", type=int, default=100, show_default=True, help="Most mimicker epochs.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of networks and pairs.")
@@ -74,6 +82,7 @@ def interpret(
     observables: str | None,
     ae_epochs: int,
     ae_schedule: str,
+    n_autoencoders: int,
     mimicker_epochs: int,
     device: str,
     seed: int,
@@ -95,6 +104,7 @@ def interpret(
         mimickers=tuple(m.strip() for m in mimickers.split(",")),
         autoencoder_epochs=ae_epochs,
         autoencoder_schedule=ae_schedule,
+        n_autoencoders=n_autoencoders,
         mimicker_epochs=mimicker_epochs,
         device=device,
         seed=seed,
