@@ -17,6 +17,7 @@ Usage:
   python benchmarks/weak_supervision.py --qcd qcd.h5 --extra-qcd qcd_extra.h5 --signal wprime.h5 \
       [--s-over-b 0 0.01 0.02 0.05] [--seeds 3] [--methods supervised iad cathode cwola]
       [--members 10] [--flow-kind nsf] [--flow-epochs 100] [--flow-patience 6] [--flow-schedule cosine]
+      [--flow-preprocessing quantile] [--mass-scaled none]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 from bumphunt.events import EventSet, Window, concatenate
 from bumphunt.io import read_events
 from bumphunt.methods import Cathode, ConditionalFlow, CWoLa, HGBEnsemble, IdealizedAD, Supervised
+from bumphunt.methods.preprocessing import Chain, MinMaxLogit, Standardize
 from bumphunt.stats.metrics import auc, max_sic
 
 METHODS = ("supervised", "iad", "cathode", "cwola")
@@ -85,8 +87,11 @@ def make_detector(name: str, args: argparse.Namespace, seed: int) -> Detector:
             "patience": args.flow_patience,
             "lr_schedule": args.flow_schedule,
         }
+        if args.flow_preprocessing == "minmax-logit":
+            given["preprocessing"] = Chain([MinMaxLogit(alpha=1e-3), Standardize()])
         flow = ConditionalFlow(**{k: v for k, v in given.items() if v is not None})
-        return Cathode(classifier, flow=flow, seed=seed)
+        mass_scaled = {"auto": "auto", "none": None}[args.mass_scaled]
+        return Cathode(classifier, flow=flow, mass_scaled=mass_scaled, seed=seed)
     return {"supervised": Supervised, "iad": IdealizedAD, "cwola": CWoLa}[name](classifier, seed=seed)
 
 
@@ -142,6 +147,18 @@ def main() -> None:
     parser.add_argument("--flow-kind", choices=["maf", "nsf"], help="default: ConditionalFlow's")
     parser.add_argument("--flow-patience", type=int, help="default: ConditionalFlow's")
     parser.add_argument("--flow-schedule", choices=["cosine", "plateau"], help="default: ConditionalFlow's")
+    parser.add_argument(
+        "--flow-preprocessing",
+        choices=["quantile", "minmax-logit"],
+        default="quantile",
+        help="features before the flow: the default QuantileNormal, or CATHODE's min-max + logit",
+    )
+    parser.add_argument(
+        "--mass-scaled",
+        choices=["auto", "none"],
+        default="none",
+        help="Cathode mass_scaled: jet masses divided by mjj before the flow (auto) or not (the default)",
+    )
     parser.add_argument("--min-background", type=int, default=50)
     parser.add_argument("--split-seed", type=int, default=2024)
     parser.add_argument("-v", "--verbose", action="store_true")

@@ -87,6 +87,10 @@ def test_schema_is_json_with_every_section_and_the_allowed_methods():
         (with_(MINIMAL, statistics={"efficiencies": [1.0, 1.5]}), r"statistics\.efficiencies\.1"),
         (with_(MINIMAL, method={"name": "iad"}), r"method 'iad' needs a background-only sample"),
         (
+            with_(MINIMAL, method={"flow": {"mass_scaled": ["mjj"]}}),
+            r"method\.flow\.mass_scaled \['mjj'\] are not in data\.features",
+        ),
+        (
             with_(MINIMAL, ensemble={"executor": {"kind": "ray"}}),
             r"ensemble\.executor\.kind: Input should be",
         ),

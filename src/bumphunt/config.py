@@ -313,6 +313,12 @@ class FlowConfig(_Model):
         description="Features the flow sees through asinh(x / s), s their 25 % quantile of |x| (heavy tails "
         "such as impact parameters or isolation sums); each must be in data.features.",
     )
+    mass_scaled: tuple[str, ...] | Literal["auto"] | None = Field(
+        default=None,
+        description="Features that grow with the resonant mass, which the flow models divided by it "
+        "(jet masses); `auto`: mj_min, delta_mj, mj1, mj2 where present; null (default): none. Each "
+        "must be in data.features.",
+    )
 
 
 class MethodConfig(_Model):
@@ -570,11 +576,13 @@ class SearchConfig(_Model):
         injection = self.data.injection
         if injection is not None and injection.sr is None and self.windows.sr is None:
             raise ValueError("data.injection.sr is required with a window scan (the S/B reference SR)")
-        unknown = [f for f in self.method.flow.asinh_features if f not in self.data.features]
-        if unknown:
-            raise ValueError(
-                f"method.flow.asinh_features {unknown} are not in data.features {list(self.data.features)}"
-            )
+        for setting in ("asinh_features", "mass_scaled"):
+            names = getattr(self.method.flow, setting)
+            unknown = [] if names in (None, "auto") else [f for f in names if f not in self.data.features]
+            if unknown:
+                raise ValueError(
+                    f"method.flow.{setting} {unknown} are not in data.features {list(self.data.features)}"
+                )
         return self
 
     def resolve_paths(self, base: str | os.PathLike[str]) -> SearchConfig:

@@ -380,7 +380,12 @@ def build_detector(
             preprocessing=_flow_preprocessing(f.asinh_features, features),
         )
         return Cathode(
-            classifier, flow=flow, oversampling=method.oversampling, flow_folds=method.flow_folds, **common
+            classifier,
+            flow=flow,
+            oversampling=method.oversampling,
+            flow_folds=method.flow_folds,
+            mass_scaled=f.mass_scaled,
+            **common,
         )
     if method.name == "cluster_scan":
         return ClusterScan(n_clusters=method.n_clusters, **common)

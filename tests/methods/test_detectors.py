@@ -99,6 +99,28 @@ def test_cathode_reports_background_model_check(toy, window, classifier) -> None
     assert check.null_std == pytest.approx(expected, rel=1e-12)
 
 
+def test_cathode_flows_model_mass_scaled_features_divided_by_the_mass(toy, window, classifier) -> None:
+    events = toy(1500, 0, 8)
+    named = EventSet(events.mass, events.features, ("mj_min", "b", "delta_mj"))
+    flow = ConditionalFlow("maf", transforms=1, hidden_features=(8,), max_epochs=1, device="cpu")
+    settings = {"n_folds": 2, "flow": flow, "check_background": False, "n_jobs": 1}
+    default = Cathode(classifier, **settings).fit(named, window)
+    assert [list(f.mass_scaled_) for f in default.flows_] == [[], []]
+    auto = Cathode(classifier, mass_scaled="auto", **settings).fit(named, window)
+    assert [list(f.mass_scaled_) for f in auto.flows_] == [[0, 2], [0, 2]]
+    chosen = Cathode(classifier, mass_scaled=["delta_mj"], **settings).fit(named, window)
+    assert [list(f.mass_scaled_) for f in chosen.flows_] == [[2], [2]]
+    # None (the default) leaves the flow's own setting; "auto" finds no mass-like feature in a, b, c
+    own = Cathode(classifier, **{**settings, "flow": flow.set_params(mass_scaled=[1])})
+    assert [list(f.mass_scaled_) for f in own.fit(named, window).flows_] == [[1], [1]]
+    none = Cathode(classifier, mass_scaled="auto", **settings).fit(events, window)
+    assert [list(f.mass_scaled_) for f in none.flows_] == [[], []]
+    with pytest.raises(ConfigError, match=r"mass_scaled names \['mjj'\] that are not features"):
+        Cathode(classifier, mass_scaled=["mjj"]).fit(named, window)
+    with pytest.raises(ConfigError, match="mass_scaled must be 'auto', None or feature names, got 'all'"):
+        Cathode(classifier, mass_scaled="all").fit(named, window)
+
+
 def test_cathode_groups_in_worker_processes_give_the_same_fit(toy, window, classifier) -> None:
     """Two processes (one torch/OpenMP thread each) fit the groups as one process of one thread does."""
     import torch

@@ -165,6 +165,34 @@ def test_sampling_does_not_touch_global_torch_state(training) -> None:
     np.testing.assert_array_equal(torch.rand(3), expected)
 
 
+def test_mass_scaled_features_are_modelled_divided_by_the_mass(training) -> None:
+    """A flow with ``mass_scaled`` is the flow of ``x / m``: same fit, samples times m, density / m."""
+    x, m = training
+    x = np.column_stack([np.exp(x[:, 0]) * m / 1000.0, x[:, 1]])  # a jet-mass-like feature in GeV
+    scaled = small_flow("nsf", max_epochs=3, mass_scaled=[0]).fit(x, m)
+    divided = x.copy()
+    divided[:, 0] /= m
+    reference = small_flow("nsf", max_epochs=3).fit(divided, m)
+    np.testing.assert_allclose(scaled.history_.validation_loss, reference.history_.validation_loss, rtol=1e-6)
+    np.testing.assert_allclose(
+        scaled.log_prob(x[:50], m[:50]), reference.log_prob(divided[:50], m[:50]) - np.log(m[:50]), rtol=1e-6
+    )
+    masses = np.linspace(2600.0, 4400.0, 40)
+    expected = reference.sample(40, masses, seed=5)
+    expected[:, 0] *= masses
+    np.testing.assert_allclose(scaled.sample(40, masses, seed=5), expected, rtol=1e-6)
+    with pytest.raises(
+        ConfigError, match=r"mass_scaled must be distinct feature indices in \[0, 2\), got \[2\]"
+    ):
+        ConditionalFlow(mass_scaled=[2]).fit(x, m)
+    with pytest.raises(ConfigError, match="mass_scaled must be distinct"):
+        ConditionalFlow(mass_scaled=[0, 0]).fit(x, m)
+    with pytest.raises(DataFormatError, match="needs positive masses, got a minimum of -1 GeV"):
+        ConditionalFlow(mass_scaled=[0]).fit(x, np.r_[-1.0, m[1:]])
+    with pytest.raises(DataFormatError, match="fitted on 2 features, got 3"):
+        scaled.log_prob(np.c_[x, x[:, :1]], m)
+
+
 def test_bad_inputs(training) -> None:
     x, m = training
     with pytest.raises(ConfigError, match="kind must be 'maf' or 'nsf'"):
