@@ -487,7 +487,8 @@ class ConditionalFlow(BaseEstimator):
         masses = self._masses(m, len(matrix))
         self._check_n_features(matrix)
         y, log_det = self.preprocessing_.transform_with_log_det(self._divide_by_mass(matrix, masses))
-        log_det = log_det - len(self.mass_scaled_) * np.log(masses)
+        if len(self.mass_scaled_):
+            log_det = log_det - len(self.mass_scaled_) * np.log(masses)
         flow = self.flow_
         values = batched(
             lambda x, c: flow(c).log_prob(x), [as_tensor(y, self.device_), self._context(masses)]
