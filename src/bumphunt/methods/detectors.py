@@ -529,6 +529,14 @@ class Cathode(_Detector):
         self.seed = seed
         self.progress = progress
 
+    def _base_flow(self, names: Sequence[str]) -> Any:
+        """The unfitted flow every group clones: ``flow`` (or the default) with ``mass_scaled`` applied."""
+        flow = clone(ConditionalFlow() if self.flow is None else self.flow)
+        scaled = self._mass_scaled_columns(names)
+        if scaled is not None and (scaled or "mass_scaled" in flow.get_params(deep=False)):
+            flow.set_params(mass_scaled=scaled)
+        return flow
+
     def _mass_scaled_columns(self, names: Sequence[str]) -> list[int] | None:
         """Columns of the features the flows divide by the mass, or ``None`` to leave the flow's own."""
         if self.mass_scaled is None:
@@ -570,7 +578,7 @@ class Cathode(_Detector):
         sr = events.signal_region(window)
         sb = events.sidebands(window)
         self._check_settings(len(sb))
-        self._mass_scaled_columns(names)
+        base_flow = self._base_flow(names)
         n_groups = self.flow_folds
         group_seeds = child_seeds(seeds[_GROUPS], 2)
         sb_groups = assign_folds(len(sb), n_groups, group_seeds[0])
@@ -601,13 +609,13 @@ class Cathode(_Detector):
             groups = []
             with parallel_config(backend="loky", inner_max_num_threads=threads):
                 results = Parallel(n_jobs=n_processes, return_as="generator")(
-                    delayed(_fit_group)(quiet, job, sr, sb, names, density) for job in jobs
+                    delayed(_fit_group)(quiet, job, sr, sb, names, density, base_flow) for job in jobs
                 )
                 for j, group in enumerate(results):  # in group order, each as soon as it is done
                     groups.append(group)
                     self._group_progress(j, done=True)
         else:
-            groups = [_fit_group(self, job, sr, sb, names, density) for job in jobs]
+            groups = [_fit_group(self, job, sr, sb, names, density, base_flow) for job in jobs]
         self._store(groups, sr, sb, names, sr_groups, sb_groups)
         return self
 
@@ -710,6 +718,7 @@ def _fit_group(
     sb: EventSet,
     names: tuple[str, ...],
     density: KDEMassDensity,
+    base_flow: Any,
 ) -> _GroupFit:
     """Flow on the SB events outside the group, its samples in the SR, SR data against them, the check.
 
@@ -718,14 +727,9 @@ def _fit_group(
     loss is measured on as many events as the flow's classifier will score. A top-level function so
     that worker processes can run it (:attr:`Cathode.n_jobs`).
     """
-    base_flow = ConditionalFlow() if detector.flow is None else detector.flow
     features = sb.with_features(names).features
     rows, weight = job.rows, sb.weight
-    flow = with_seed(base_flow, job.flow_seed)
-    scaled = detector._mass_scaled_columns(names)
-    if scaled is not None and (scaled or "mass_scaled" in flow.get_params(deep=False)):
-        flow.set_params(mass_scaled=scaled)
-    flow.fit(
+    flow = with_seed(base_flow, job.flow_seed).fit(
         features[~rows],
         sb.mass[~rows],
         sample_weight=None if weight is None else weight[~rows],
