@@ -19,7 +19,8 @@ of thousands of jets takes minutes), so that a rerun with the same files and siz
 Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
       --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--train 50000] [--test 20000] \\
-      [--ae-epochs 200] [--ae-schedule plateau|cosine] [--autoencoders 1] [--out DIR]
+      [--ae-epochs 200] [--ae-schedule plateau|cosine] [--ae-learning-rate 1e-3]
+      [--autoencoders 1] [--out DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--target-ado", type=float, default=0.9)
     parser.add_argument("--ae-epochs", type=int, default=200)
     parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="plateau")
+    parser.add_argument("--ae-learning-rate", type=float, default=1e-3)
     parser.add_argument("--autoencoders", type=int, default=1, help="autoencoders averaged per seed")
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
     parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
@@ -75,6 +77,7 @@ def main() -> None:
             n_steps=args.steps,
             autoencoder_epochs=args.ae_epochs,
             autoencoder_schedule=args.ae_schedule,
+            autoencoder_learning_rate=args.ae_learning_rate,
             n_autoencoders=args.autoencoders,
             seed=seed,
         )

@@ -83,6 +83,8 @@ def test_bad_input_is_one_line_naming_the_setting(jets, tmp_path, capsys):
     assert "unknown observable(s) ['girth']" in capsys.readouterr().err
     assert main(_args(jets, tmp_path / "d", "--autoencoders", "0")) == 2
     assert "n_autoencoders must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(_args(jets, tmp_path / "e", "--ae-learning-rate", "0")) == 2
+    assert "autoencoder_learning_rate must be a positive number, got 0.0" in capsys.readouterr().err
     assert main([*_args(jets, tmp_path / "c")[:3], "top", *_args(jets, tmp_path / "c")[4:]]) == 2
     assert "--signal: expected NAME=FILE" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abcd")
+    assert not any((tmp_path / d).exists() for d in "abcde")

@@ -58,6 +58,9 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
     help="Autoencoder learning rate: cut on plateaus, or cosine-annealed over --ae-epochs.",
 )
 @click.option(
+    "--ae-learning-rate", type=float, default=1e-3, show_default=True, help="Autoencoder learning rate."
+)
+@click.option(
     "--autoencoders",
     "n_autoencoders",
     type=int,
@@ -82,6 +85,7 @@ def interpret(
     observables: str | None,
     ae_epochs: int,
     ae_schedule: str,
+    ae_learning_rate: float,
     n_autoencoders: int,
     mimicker_epochs: int,
     device: str,
@@ -104,6 +108,7 @@ def interpret(
         mimickers=tuple(m.strip() for m in mimickers.split(",")),
         autoencoder_epochs=ae_epochs,
         autoencoder_schedule=ae_schedule,
+        autoencoder_learning_rate=ae_learning_rate,
         n_autoencoders=n_autoencoders,
         mimicker_epochs=mimicker_epochs,
         device=device,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -81,6 +82,8 @@ class InterpretPlan:
     autoencoder_schedule
         Learning-rate schedule of the autoencoder, ``"plateau"`` or ``"cosine"``
         (:class:`~bumphunt.methods.autoencoder.JetImageAutoencoder`).
+    autoencoder_learning_rate
+        Adam's (starting) learning rate of the autoencoder.
     n_autoencoders
         Autoencoders trained with different seeds; the anomaly score is the geometric mean of their
         reconstruction errors. Two trainings order QCD jets alike only 78-90 % of the time (ADO), the
@@ -107,6 +110,7 @@ class InterpretPlan:
     autoencoder_epochs: int = 200
     mimicker_epochs: int = 100
     autoencoder_schedule: str = "plateau"
+    autoencoder_learning_rate: float = 1e-3
     n_autoencoders: int = 1
     device: str = "auto"
     seed: int = 0
@@ -130,6 +134,9 @@ class InterpretPlan:
             raise ConfigError(
                 f"autoencoder_schedule must be 'plateau' or 'cosine', got {self.autoencoder_schedule!r}"
             )
+        rate = self.autoencoder_learning_rate
+        if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
+            raise ConfigError(f"autoencoder_learning_rate must be a positive number, got {rate!r}")
         if not self.signals:
             raise ConfigError("signals: give at least one signal jets file")
         from bumphunt.physics.jet_observables import check_observable_names
@@ -309,6 +316,7 @@ def run_interpretation(
             JetImageAutoencoder(
                 max_epochs=plan.autoencoder_epochs,
                 schedule=plan.autoencoder_schedule,
+                learning_rate=plan.autoencoder_learning_rate,
                 device=plan.device,
                 seed=seed,
             ).fit(train.images)
