@@ -60,6 +60,10 @@ def test_bad_input_is_named(trained):
         JetImageAutoencoder(latent=0).fit(_images(rng, 20, False))
     with pytest.raises(ConfigError, match="schedule must be 'plateau' or 'cosine', got 'step'"):
         JetImageAutoencoder(schedule="step").fit(_images(rng, 20, False))
+    with pytest.raises(ConfigError, match="warmup_epochs needs schedule='cosine', got 'plateau'"):
+        JetImageAutoencoder(warmup_epochs=2).fit(_images(rng, 20, False))
+    with pytest.raises(ConfigError, match="warmup_epochs must be an integer from 0 to max_epochs - 1, got 5"):
+        JetImageAutoencoder(max_epochs=5, schedule="cosine", warmup_epochs=5).fit(_images(rng, 20, False))
     with pytest.raises(NotFittedError):
         JetImageAutoencoder().score(np.ones((2, 12, 12)))
 
@@ -69,3 +73,19 @@ def test_the_cosine_schedule_anneals_the_learning_rate_over_the_epochs(trained):
     model = JetImageAutoencoder(max_epochs=6, schedule="cosine", learning_rate=2e-3, device="cpu", seed=1)
     rates = model.fit(_images(rng, 300, False)).history_.learning_rate
     assert rates[0] == pytest.approx(2e-3) and np.all(np.diff(rates) < 0) and rates[-1] > 2e-5
+
+
+def test_warmup_raises_the_rate_before_the_cosine_anneals_it(trained):
+    _, rng = trained
+    model = JetImageAutoencoder(
+        max_epochs=6,
+        schedule="cosine",
+        warmup_epochs=2,
+        learning_rate=2e-3,
+        batch_size=32,
+        device="cpu",
+        seed=1,
+    )
+    rates = np.array(model.fit(_images(rng, 300, False)).history_.learning_rate)
+    # 240 training images in batches of 32: 8 batches per epoch, the rate ramps over 16 of them
+    assert rates[0] == pytest.approx(2e-3 / 16) and rates[1] < rates[2] and np.all(np.diff(rates[2:]) < 0)

@@ -121,6 +121,54 @@ def test_learning_rate_decays_when_the_validation_loss_stalls() -> None:
         assert best[epoch - 1] == best[epoch - 3]
 
 
+def test_cosine_warmup_rises_linearly_then_anneals() -> None:
+    module, loss, train, validation = _overfitting_problem()
+    history = train_with_early_stopping(
+        module, loss, train, validation, max_epochs=20, batch_size=8, learning_rate=1e-2,
+        weight_decay=0.0, patience=100, seed=1, cosine=True, warmup_epochs=2,
+    )  # fmt: skip
+    rates = np.array(history.learning_rate)  # at the start of each epoch of 5 batches
+    cosine = 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * 5 * np.arange(20) / 100))
+    ramp = np.minimum(1.0, (5 * np.arange(20) + 1) / 10)
+    np.testing.assert_allclose(rates, 1e-2 * ramp * cosine, rtol=1e-9)
+    assert rates[0] == pytest.approx(1e-3) and rates.argmax() == 2
+    with pytest.raises(ConfigError, match="warmup_epochs needs the cosine"):
+        train_with_early_stopping(
+            module, loss, train, validation, max_epochs=5, batch_size=8, learning_rate=1e-2,
+            weight_decay=0.0, patience=5, seed=1, warmup_epochs=1,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("cosine", [False, True])
+def test_rollback_undoes_a_diverging_epoch_and_halves_the_rate(cosine) -> None:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 1, generator=generator)
+    y = 3.0 * x[:, 0] + 0.1 * torch.randn(64, generator=generator)
+    torch.manual_seed(0)
+    module = torch.nn.Linear(1, 1)
+
+    def loss(inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (module(inputs)[:, 0] - targets) ** 2
+
+    ones = torch.ones(32)
+    # Adam's steps of about the learning rate overshoot a slope of 3 by far at a rate of 20
+    history = train_with_early_stopping(
+        module, loss, [x[:32], y[:32], ones], [x[32:], y[32:], ones], max_epochs=60, batch_size=8,
+        learning_rate=20.0, weight_decay=0.0, patience=60, seed=1, cosine=cosine, rollback=2.0,
+    )  # fmt: skip
+    losses, rates = np.array(history.validation_loss), np.array(history.learning_rate)
+    best_before = np.minimum.accumulate(np.concatenate([[np.inf], losses]))[:-1]
+    undone = np.flatnonzero(~(losses <= 2.0 * best_before) & np.isfinite(best_before))
+    assert len(undone) >= 1 and undone[-1] < len(losses) - 1
+    # the epoch after each undone one starts at half the rate the schedule alone would give
+    for epoch in undone:
+        assert rates[epoch + 1] < 0.5 * rates[epoch] * 1.001
+    with torch.no_grad():
+        restored = float(loss(x[32:], y[32:]).mean())
+    assert restored == pytest.approx(losses.min(), rel=1e-5) and losses.min() < 0.1
+    assert history.best_epoch == int(np.argmin(losses))
+
+
 def test_bad_inputs() -> None:
     X, y = gaussians(100, 1.0, seed=0)
     with pytest.raises(DataFormatError, match="only the labels 0 and 1"):

@@ -102,6 +102,18 @@ def _weighted_mean(losses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     return (losses * weights).sum() / weights.sum()
 
 
+def _halve_learning_rate(
+    optimizer: torch.optim.Optimizer, annealing: torch.optim.lr_scheduler.LRScheduler | None
+) -> None:
+    """Halve the rate now and for the rest of the schedule (closed-form or recursive cosine alike)."""
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
+    if annealing is not None:
+        annealing.base_lrs = [rate * 0.5 for rate in annealing.base_lrs]
+        if isinstance(annealing, torch.optim.lr_scheduler.CosineAnnealingLR):
+            annealing.eta_min *= 0.5
+
+
 def train_with_early_stopping(
     module: torch.nn.Module,
     per_event_loss: Callable[..., torch.Tensor],
@@ -117,6 +129,8 @@ def train_with_early_stopping(
     lr_decay: float | None = None,
     lr_patience: int = 3,
     cosine: bool = False,
+    warmup_epochs: int = 0,
+    rollback: float | None = None,
     progress: ProgressCallback | None = None,
     epoch_end: Callable[[int], None] | None = None,
     name: str = "model",
@@ -142,6 +156,13 @@ def train_with_early_stopping(
     cosine
         Anneal the learning rate after every batch along a half cosine from ``learning_rate`` to 1 %
         of it at the end of ``max_epochs`` epochs (``lr_decay`` must then be ``None``).
+    warmup_epochs
+        With ``cosine``: the learning rate rises linearly from ``learning_rate / n`` (``n`` the batches of
+        ``warmup_epochs`` epochs) to ``learning_rate`` over those batches before the cosine takes over.
+    rollback
+        Divergence guard: an epoch whose validation loss is not finite or exceeds ``rollback`` times the
+        best so far is undone (the best epoch's parameters come back, Adam's moments are cleared) and
+        the learning rate is halved for the rest of training. ``None`` (default): no guard.
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
     epoch_end
@@ -161,13 +182,25 @@ def train_with_early_stopping(
     *train_inputs, train_weights = train
     *validation_inputs, validation_weights = validation
     n_train = len(train_weights)
-    annealing = None
+    annealing: torch.optim.lr_scheduler.LRScheduler | None = None
+    if warmup_epochs and not cosine:
+        raise ConfigError(f"{name}: warmup_epochs needs the cosine learning-rate schedule")
     if cosine:
         if scheduler is not None:
             raise ConfigError(f"{name}: a cosine learning-rate schedule takes no lr_decay")
-        annealing = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=max_epochs * math.ceil(n_train / batch_size), eta_min=0.01 * learning_rate
-        )
+        n_steps = max_epochs * math.ceil(n_train / batch_size)
+        if warmup_epochs:
+            n_warmup = warmup_epochs * math.ceil(n_train / batch_size)
+
+            def factor(step: int) -> float:
+                cosine_factor = 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * min(step, n_steps) / n_steps))
+                return min(1.0, (step + 1) / n_warmup) * cosine_factor
+
+            annealing = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        else:
+            annealing = torch.optim.lr_scheduler.CosineAnnealingLR(
+                optimizer, T_max=n_steps, eta_min=0.01 * learning_rate
+            )
     train_history: list[float] = []
     validation_history: list[float] = []
     rates: list[float] = []
@@ -206,7 +239,20 @@ def train_with_early_stopping(
             epoch_end(epoch)
         if scheduler is not None:
             scheduler.step(validation_loss)
-        if validation_loss < best_loss:
+        if rollback is not None and best_epoch >= 0 and not validation_loss <= rollback * best_loss:
+            logger.info(
+                "%s epoch %d: validation loss %.5g against %.5g at best; back to epoch %d, learning rate "
+                "halved",
+                name,
+                epoch,
+                validation_loss,
+                best_loss,
+                best_epoch,
+            )
+            module.load_state_dict(best_state)
+            optimizer.state.clear()
+            _halve_learning_rate(optimizer, annealing)
+        elif validation_loss < best_loss:
             best_loss, best_epoch = validation_loss, epoch
             best_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
         report(progress, epoch + 1, max_epochs)

@@ -44,6 +44,11 @@ from bumphunt.seeding import SeedLike, child_seeds
 
 __all__ = ["ConvAutoencoder", "FeatureAutoencoder", "JetImageAutoencoder"]
 
+#: Divergence guard of the training: an epoch whose validation loss exceeds this many times the best so
+#: far is undone and the learning rate halved (at high rates a few trainings of the image autoencoder
+#: otherwise end with every output pixel equal, the softmax's inputs stuck at the ELU's floor).
+ROLLBACK = 4.0
+
 
 class ConvAutoencoder(torch.nn.Module):
     """The autoencoder of arXiv:2203.01343 (their Keras layout, in torch).
@@ -120,6 +125,7 @@ class _Autoencoder(BaseEstimator):
     patience: int
     validation_fraction: float
     schedule: str
+    warmup_epochs: int
     device: str
     seed: SeedLike
     _integer_settings: tuple[str, ...] = ("max_epochs", "batch_size", "patience")
@@ -145,6 +151,13 @@ class _Autoencoder(BaseEstimator):
             )
         if self.schedule not in ("plateau", "cosine"):
             raise ConfigError(f"{name} schedule must be 'plateau' or 'cosine', got {self.schedule!r}")
+        if not (isinstance(self.warmup_epochs, int) and 0 <= self.warmup_epochs < self.max_epochs):
+            raise ConfigError(
+                f"{name} warmup_epochs must be an integer from 0 to max_epochs - 1, "
+                f"got {self.warmup_epochs!r}"
+            )
+        if self.warmup_epochs and self.schedule != "cosine":
+            raise ConfigError(f"{name} warmup_epochs needs schedule='cosine', got {self.schedule!r}")
         if len(values) < 10:
             raise DataFormatError(f"{name} needs at least 10 training events, got {len(values)}")
         split_seed, init_seed, batch_seed = child_seeds(self.seed, 3)
@@ -179,6 +192,8 @@ class _Autoencoder(BaseEstimator):
             lr_decay=0.1 if self.schedule == "plateau" else None,
             lr_patience=5,
             cosine=self.schedule == "cosine",
+            warmup_epochs=self.warmup_epochs,
+            rollback=ROLLBACK,
             name=name,
         )
 
@@ -206,6 +221,9 @@ class JetImageAutoencoder(_Autoencoder):
     schedule
         Learning rate: ``"plateau"`` (cut tenfold after 5 epochs without a lower validation loss) or
         ``"cosine"`` (annealed to 1 % of ``learning_rate`` over ``max_epochs`` epochs).
+    warmup_epochs
+        With ``schedule="cosine"``: epochs over which the learning rate first rises linearly to
+        ``learning_rate``.
     device
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:N]"``.
     seed
@@ -231,6 +249,7 @@ class JetImageAutoencoder(_Autoencoder):
         patience: int = 10,
         validation_fraction: float = 0.2,
         schedule: str = "plateau",
+        warmup_epochs: int = 0,
         device: str = "auto",
         seed: SeedLike = 0,
     ) -> None:
@@ -243,6 +262,7 @@ class JetImageAutoencoder(_Autoencoder):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.schedule = schedule
+        self.warmup_epochs = warmup_epochs
         self.device = device
         self.seed = seed
 
@@ -310,7 +330,9 @@ class FeatureAutoencoder(_Autoencoder):
         Widths of the encoder's hidden layers (the decoder mirrors them).
     latent
         Size of the bottleneck (smaller than the number of features).
-    max_epochs, batch_size, learning_rate, patience, validation_fraction, schedule, device, seed
+    max_epochs, batch_size, learning_rate, patience, validation_fraction, schedule, warmup_epochs
+        As for :class:`JetImageAutoencoder`.
+    device, seed
         As for :class:`JetImageAutoencoder`.
     """
 
@@ -327,6 +349,7 @@ class FeatureAutoencoder(_Autoencoder):
         patience: int = 8,
         validation_fraction: float = 0.2,
         schedule: str = "plateau",
+        warmup_epochs: int = 0,
         device: str = "auto",
         seed: SeedLike = 0,
     ) -> None:
@@ -338,6 +361,7 @@ class FeatureAutoencoder(_Autoencoder):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.schedule = schedule
+        self.warmup_epochs = warmup_epochs
         self.device = device
         self.seed = seed
 
