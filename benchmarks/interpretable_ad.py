@@ -20,7 +20,7 @@ Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
       --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--train 50000] [--test 20000] \\
       [--ae-epochs 200] [--ae-schedule plateau|cosine] [--ae-learning-rate 1e-3]
-      [--autoencoders 1] [--out DIR]
+      [--ae-warmup 0] [--autoencoders 1] [--out DIR]
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--ae-epochs", type=int, default=200)
     parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="plateau")
     parser.add_argument("--ae-learning-rate", type=float, default=1e-3)
+    parser.add_argument("--ae-warmup", type=int, default=0, help="warm-up epochs (cosine schedule)")
     parser.add_argument("--autoencoders", type=int, default=1, help="autoencoders averaged per seed")
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
     parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
@@ -78,6 +79,7 @@ def main() -> None:
             autoencoder_epochs=args.ae_epochs,
             autoencoder_schedule=args.ae_schedule,
             autoencoder_learning_rate=args.ae_learning_rate,
+            autoencoder_warmup_epochs=args.ae_warmup,
             n_autoencoders=args.autoencoders,
             seed=seed,
         )

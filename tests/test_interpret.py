@@ -53,10 +53,8 @@ def _args(jets, out, *extra):
 
 
 def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
-    assert (
-        main(_args(jets, tmp_path / "out", "--steps", "2", "--ae-schedule", "cosine", "--autoencoders", "2"))
-        == 0
-    )
+    extra = ("--steps", "2", "--ae-schedule", "cosine", "--ae-warmup", "1", "--autoencoders", "2")
+    assert main(_args(jets, tmp_path / "out", *extra)) == 0
     printed = capsys.readouterr().out
     assert "HLN: greedy selection" in printed and "PNN: greedy selection" in printed
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -85,6 +83,11 @@ def test_bad_input_is_one_line_naming_the_setting(jets, tmp_path, capsys):
     assert "n_autoencoders must be a positive integer, got 0" in capsys.readouterr().err
     assert main(_args(jets, tmp_path / "e", "--ae-learning-rate", "0")) == 2
     assert "autoencoder_learning_rate must be a positive number, got 0.0" in capsys.readouterr().err
+    assert main(_args(jets, tmp_path / "f", "--ae-warmup", "2")) == 2
+    assert (
+        "autoencoder_warmup_epochs needs autoencoder_schedule 'cosine', got 'plateau'"
+        in capsys.readouterr().err
+    )
     assert main([*_args(jets, tmp_path / "c")[:3], "top", *_args(jets, tmp_path / "c")[4:]]) == 2
     assert "--signal: expected NAME=FILE" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abcde")
+    assert not any((tmp_path / d).exists() for d in "abcdef")

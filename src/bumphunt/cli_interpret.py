@@ -61,6 +61,14 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
     "--ae-learning-rate", type=float, default=1e-3, show_default=True, help="Autoencoder learning rate."
 )
 @click.option(
+    "--ae-warmup",
+    "ae_warmup_epochs",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Epochs of linear learning-rate warm-up before the cosine (--ae-schedule cosine).",
+)
+@click.option(
     "--autoencoders",
     "n_autoencoders",
     type=int,
@@ -86,6 +94,7 @@ def interpret(
     ae_epochs: int,
     ae_schedule: str,
     ae_learning_rate: float,
+    ae_warmup_epochs: int,
     n_autoencoders: int,
     mimicker_epochs: int,
     device: str,
@@ -109,6 +118,7 @@ def interpret(
         autoencoder_epochs=ae_epochs,
         autoencoder_schedule=ae_schedule,
         autoencoder_learning_rate=ae_learning_rate,
+        autoencoder_warmup_epochs=ae_warmup_epochs,
         n_autoencoders=n_autoencoders,
         mimicker_epochs=mimicker_epochs,
         device=device,

@@ -84,6 +84,8 @@ class InterpretPlan:
         (:class:`~bumphunt.methods.autoencoder.JetImageAutoencoder`).
     autoencoder_learning_rate
         Adam's (starting) learning rate of the autoencoder.
+    autoencoder_warmup_epochs
+        With the cosine schedule: epochs over which the learning rate first rises linearly.
     n_autoencoders
         Autoencoders trained with different seeds; the anomaly score is the geometric mean of their
         reconstruction errors. Two trainings order QCD jets alike only 78-90 % of the time (ADO), the
@@ -111,6 +113,7 @@ class InterpretPlan:
     mimicker_epochs: int = 100
     autoencoder_schedule: str = "plateau"
     autoencoder_learning_rate: float = 1e-3
+    autoencoder_warmup_epochs: int = 0
     n_autoencoders: int = 1
     device: str = "auto"
     seed: int = 0
@@ -137,6 +140,17 @@ class InterpretPlan:
         rate = self.autoencoder_learning_rate
         if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
             raise ConfigError(f"autoencoder_learning_rate must be a positive number, got {rate!r}")
+        warmup = self.autoencoder_warmup_epochs
+        if not (isinstance(warmup, int) and 0 <= warmup < self.autoencoder_epochs):
+            raise ConfigError(
+                "autoencoder_warmup_epochs must be an integer from 0 to autoencoder_epochs - 1, "
+                f"got {warmup!r}"
+            )
+        if warmup and self.autoencoder_schedule != "cosine":
+            raise ConfigError(
+                "autoencoder_warmup_epochs needs autoencoder_schedule 'cosine', "
+                f"got {self.autoencoder_schedule!r}"
+            )
         if not self.signals:
             raise ConfigError("signals: give at least one signal jets file")
         from bumphunt.physics.jet_observables import check_observable_names
@@ -317,6 +331,7 @@ def run_interpretation(
                 max_epochs=plan.autoencoder_epochs,
                 schedule=plan.autoencoder_schedule,
                 learning_rate=plan.autoencoder_learning_rate,
+                warmup_epochs=plan.autoencoder_warmup_epochs,
                 device=plan.device,
                 seed=seed,
             ).fit(train.images)
