@@ -31,11 +31,12 @@ def test_the_graphs_are_the_multigraphs_up_to_degree_five():
     assert len(set(efp_names())) == 101 and len(efp_names(2, connected_only=True)) == 3
 
 
-def test_efps_agree_with_energyflow():
+@pytest.mark.parametrize(("kappa", "beta"), [(1.0, 1.0), (2.0, 0.5)])
+def test_efps_agree_with_energyflow(kappa: float, beta: float):
     ef = pytest.importorskip("energyflow")
     pt, y, phi = _jets(1, n_jets=150)  # several groups of jets of similar multiplicity
-    ours = efps(pt, y, phi)
-    reference = ef.EFPSet(("d<=", 5), measure="hadr", beta=1, kappa=1, normed=True, coords="ptyphim")
+    ours = efps(pt, y, phi, kappa=kappa, beta=beta)
+    reference = ef.EFPSet(("d<=", 5), measure="hadr", beta=beta, kappa=kappa, normed=True, coords="ptyphim")
     jets = [np.column_stack([p[p > 0], a[p > 0], b[p > 0]]) for p, a, b in zip(pt, y, phi, strict=True)]
     values = reference.batch_compute(jets, n_jobs=1)[:, 1:]  # column 0 is the constant degree-0 EFP
     matched = set()
@@ -44,6 +45,36 @@ def test_efps_agree_with_energyflow():
         assert distance.min() < 1e-9
         matched.add(int(np.argmin(distance)))
     assert len(matched) == 101  # one to one
+
+
+def _direct(
+    pt: np.ndarray, y: np.ndarray, phi: np.ndarray, name: str, kappa: float, beta: float
+) -> np.ndarray:
+    """An EFP as the plain sum over one particle per vertex (einsum), real particles only."""
+    graph = next(g for g in EFP_GRAPHS if g.name == name)
+    letters = "abcdefghij"
+    out = []
+    for p, a, b in zip(pt, y, phi, strict=True):
+        keep = p > 0
+        z = (p[keep] / p[keep].sum()) ** kappa
+        dphi = np.abs(b[keep][:, None] - b[keep][None, :])
+        dphi = np.minimum(dphi, 2 * np.pi - dphi)
+        theta = ((a[keep][:, None] - a[keep][None, :]) ** 2 + dphi**2) ** (beta / 2)
+        value = 1.0
+        for n_vertices, edges in graph.parts:
+            terms = [letters[v] for v in range(n_vertices)] + [letters[i] + letters[j] for i, j in edges]
+            value *= np.einsum(",".join(terms) + "->", *([z] * n_vertices), *([theta] * len(edges)))
+        out.append(value)
+    return np.array(out)
+
+
+@pytest.mark.parametrize(("kappa", "beta"), [(-1.0, 1.0), (0.0, 2.0), (0.5, 0.5), (2.0, 1.0)])
+def test_generalized_efps_are_the_sums_over_vertices(kappa: float, beta: float):
+    pt, y, phi = _jets(4, n_jets=8)
+    names = ["efp_d1_0", "efp_d2_1", "efp_d3_3", "efp_d4_5", "efp_d4_8", "efp_d3_6", "efp_d5_0"]
+    ours = efps(*(np.pad(a, ((0, 0), (0, 3))) for a in (pt, y, phi)), names, kappa=kappa, beta=beta)
+    for name in names:
+        np.testing.assert_allclose(ours[name], _direct(pt, y, phi, name, kappa, beta), rtol=1e-10)
 
 
 def test_efps_depend_only_on_angles_between_particles_and_momentum_fractions():
@@ -68,6 +99,8 @@ def test_bad_input_is_named():
         efps(pt, y, phi, ["efp_d7_0"])
     with pytest.raises(ConfigError, match="beta must be positive"):
         efps(pt, y, phi, beta=0.0)
+    with pytest.raises(ConfigError, match="kappa must be a finite number"):
+        efps(pt, y, phi, kappa=float("nan"))
     with pytest.raises(DataFormatError, match="one shape"):
         efps(pt, y[:, :-1], phi)
     with pytest.raises(DataFormatError, match="not negative"):

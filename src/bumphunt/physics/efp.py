@@ -1,10 +1,15 @@
 """Energy flow polynomials (EFPs) of jets, vectorized over jets (Komiske, Metodiev, Thaler, arXiv:1712.07124).
 
 An EFP is a multigraph ``G``. For a jet with momentum fractions ``z_i = pT_i / sum_j pT_j`` and angular
-distances ``theta_ij = ((y_i - y_j)^2 + (phi_i - phi_j)^2)^(beta / 2)`` (the hadronic measure, ``kappa =
-1``, normalised), each vertex of ``G`` is summed over the particles and each edge contributes ``theta``:
+distances ``theta_ij = ((y_i - y_j)^2 + (phi_i - phi_j)^2)^(beta / 2)`` (energyflow's normalised
+hadronic measure), each vertex of ``G`` is summed over the particles and each edge contributes ``theta``:
 
-``EFP_G = sum_{i_1 .. i_V} z_{i_1} ... z_{i_V} prod_{(k, l) in G} theta_{i_k i_l}``.
+``EFP_G = sum_{i_1 .. i_V} z_{i_1}^kappa ... z_{i_V}^kappa prod_{(k, l) in G} theta_{i_k i_l}``.
+
+``kappa = 1`` (the default) gives the infrared- and collinear-safe EFPs of the paper; other energy
+exponents (energyflow's ``kappa``) give the generalized, IRC-unsafe EFPs that Faucett et al.
+(arXiv:2010.11998) and Bradshaw et al. (arXiv:2203.01343) search for the observables a network learned:
+``kappa = 0`` counts particles, ``kappa = 2`` weighs the hardest ones, ``kappa < 0`` the softest.
 
 The degree ``d`` of ``G`` is its number of edges. An EFP of a disconnected graph is the product of those of
 its connected parts. :data:`EFP_GRAPHS` lists every multigraph of degree 1 to :data:`MAX_DEGREE` (5): 53
@@ -169,6 +174,7 @@ def efps(
     names: Sequence[str] | None = None,
     *,
     beta: float = 1.0,
+    kappa: float = 1.0,
 ) -> dict[str, np.ndarray]:
     """EFPs of a block of jets given as zero-padded constituent arrays.
 
@@ -179,7 +185,9 @@ def efps(
     names
         EFPs to compute (default: all of :data:`EFP_GRAPHS`).
     beta
-        Angular exponent.
+        Angular exponent (> 0).
+    kappa
+        Energy exponent of the momentum fractions (1: IRC safe; see the module documentation).
 
     Returns
     -------
@@ -189,7 +197,7 @@ def efps(
     Raises
     ------
     bumphunt.errors.ConfigError
-        For an unknown name or ``beta <= 0``.
+        For an unknown name, ``beta <= 0`` or a ``kappa`` that is not finite.
     bumphunt.errors.DataFormatError
         If the arrays differ in shape or hold negative pT or NaN/inf.
     """
@@ -202,6 +210,8 @@ def efps(
         )
     if not beta > 0:
         raise ConfigError(f"EFP beta must be positive, got {beta!r}")
+    if not np.isfinite(kappa):
+        raise ConfigError(f"EFP kappa must be a finite number, got {kappa!r}")
     pt, y, phi = (np.asarray(a, dtype=np.float64) for a in (pt, y, phi))
     if pt.ndim != 2 or pt.shape != y.shape or pt.shape != phi.shape:
         raise DataFormatError(
@@ -220,7 +230,7 @@ def efps(
         size = max(int(np.count_nonzero(pt[rows] > 0, axis=1).max()), 1)
         keep = np.argsort(-pt[rows], axis=1, kind="stable")[:, :size]  # real particles first
         values = _group_values(
-            *(np.take_along_axis(a[rows], keep, axis=1) for a in (pt, y, phi)), names, beta
+            *(np.take_along_axis(a[rows], keep, axis=1) for a in (pt, y, phi)), names, beta, kappa
         )
         for name in names:
             out[name][rows] = values[name]
@@ -232,10 +242,12 @@ _GROUP = 64
 
 
 def _group_values(
-    pt: np.ndarray, y: np.ndarray, phi: np.ndarray, names: Sequence[str], beta: float
+    pt: np.ndarray, y: np.ndarray, phi: np.ndarray, names: Sequence[str], beta: float, kappa: float
 ) -> dict[str, np.ndarray]:
     total = pt.sum(axis=1, keepdims=True)
     z = np.divide(pt, total, out=np.zeros_like(pt), where=total > 0)
+    if kappa != 1.0:  # padding (z = 0) stays 0 for every kappa, 0 ** 0 and 0 ** -1 included
+        z = np.power(z, kappa, out=np.zeros_like(z), where=pt > 0)
     dphi = np.abs(phi[:, :, None] - phi[:, None, :])
     dphi = np.where(dphi > np.pi, 2.0 * np.pi - dphi, dphi)
     theta = ((y[:, :, None] - y[:, None, :]) ** 2 + dphi**2) ** (beta / 2.0)

@@ -41,6 +41,7 @@ __all__ = [
     "image_observables",
     "iter_dijet_images",
     "jet_images",
+    "lit_pixels",
 ]
 
 #: Observables of a jet's image (its pixels, not its constituents), see :func:`image_observables`.
@@ -168,6 +169,34 @@ def jet_images(
     if spec.normalise:
         images = _normalised(images)
     return images.astype(np.float32)
+
+
+def lit_pixels(images: np.ndarray, half_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The lit pixels of jet images as zero-padded pseudo-particles, brightest first.
+
+    Parameters
+    ----------
+    images
+        ``(n_jets, pixels, pixels)`` images (:func:`jet_images`; axis 1 phi, axis 2 eta).
+    half_width
+        Half width of their grid (rad in phi, and in eta).
+
+    Returns
+    -------
+    intensity, eta, phi
+        ``(n_jets, n_lit)`` pixel intensities (0 for padding) and pixel-centre coordinates, where
+        ``n_lit`` is the largest number of lit pixels of any image.
+    """
+    values = np.asarray(images, dtype=np.float64)
+    if values.ndim != 3 or values.shape[1] != values.shape[2]:
+        raise ValueError(f"images must have shape (n_jets, pixels, pixels), got {values.shape}")
+    n_jets, pixels = len(values), values.shape[1]
+    flat = values.reshape(n_jets, -1)
+    n_lit = max(int(np.count_nonzero(flat > 0, axis=1).max(initial=0)), 1)
+    order = np.argsort(-flat, axis=1, kind="stable")[:, :n_lit]
+    intensity = np.maximum(np.take_along_axis(flat, order, axis=1), 0.0)
+    centres = -half_width + (2.0 * half_width / pixels) * (np.arange(pixels) + 0.5)
+    return intensity, centres[order % pixels], centres[order // pixels]
 
 
 def image_observables(images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABLES) -> dict[str, np.ndarray]:

@@ -11,8 +11,15 @@ The candidates a mimicker of an anomaly score chooses from (:mod:`bumphunt.metho
     :func:`bumphunt.physics.jets.nsubjettiness`), e.g. ``tau2_b1``, ``tau3_b0.5``;
 ``tau{N}{M}_b{beta}``
     the ratio tau_N / tau_M, e.g. ``tau21_b1`` (0 where tau_M is 0);
-``efp_d{d}_{k}``
-    energy flow polynomials (:mod:`bumphunt.physics.efp`, beta = 1 by default);
+``efp_d{d}_{k}``, ``efp_d{d}_{k}_k{kappa}_b{beta}``
+    energy flow polynomials (:mod:`bumphunt.physics.efp`): without suffix kappa = beta = 1 (IRC safe);
+    the suffixes set the energy and angular exponents (either may be left out), e.g. ``efp_d2_0_k2_b0.5``,
+    ``efp_d1_0_k-1``;
+``image_efp_d{d}_{k}[_k{kappa}][_b{beta}]``
+    the same EFPs of the jet's image: each lit pixel a particle at the pixel's centre carrying the pT
+    summed in it (the image grid, centring, rotation and flip of ``image_spec``, without its intensity
+    power or smearing). Nearby particles merge as in a calorimeter cell, so with ``kappa = 2`` these
+    weigh the jet as an image-based network's squared-error loss does;
 ``image_ptd``, ``image_max``, ``image_pixels``
     pT dispersion, brightest-pixel share and lit pixels of the jet's image
     (:func:`bumphunt.physics.jet_images.image_observables`): the jet at the resolution of an image-based
@@ -24,6 +31,7 @@ Jets are given as ``jets * var * {pt, eta, phi}`` awkward arrays, as
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 
@@ -32,20 +40,38 @@ import numpy as np
 
 from bumphunt.errors import ConfigError
 from bumphunt.physics.efp import EFP_GRAPHS, efps
-from bumphunt.physics.jet_images import IMAGE_OBSERVABLES, ImageSpec, image_observables, jet_images
+from bumphunt.physics.jet_images import (
+    IMAGE_OBSERVABLES,
+    ImageSpec,
+    image_observables,
+    jet_images,
+    lit_pixels,
+)
 
 __all__ = ["check_observable_names", "jet_observables", "observable_names"]
 
 _TAU = re.compile(r"^tau(\d)(\d)?_b(\d+(?:\.\d+)?)$")
+_EFP = re.compile(r"^(image_)?(efp_d\d+_\d+)(?:_k(-?\d+(?:\.\d+)?))?(?:_b(\d+(?:\.\d+)?))?$")
 _EFP_NAMES = frozenset(graph.name for graph in EFP_GRAPHS)
 _KINEMATIC = ("pt", "mass", "multiplicity")
 
 
 def observable_names(
-    *, n_max: int = 4, betas: Sequence[float] = (0.5, 1.0, 2.0), efp_degree: int = 5, images: bool = True
+    *,
+    n_max: int = 4,
+    betas: Sequence[float] = (0.5, 1.0, 2.0),
+    efp_degree: int = 5,
+    images: bool = True,
+    generalized_degree: int = 4,
 ) -> tuple[str, ...]:
-    """The default candidate list: kinematics, tau_1..tau_n_max and their ratios tau_{N+1,N} for each
-    beta, the EFPs up to ``efp_degree`` and, with ``images``, the image observables."""
+    """The default candidate list.
+
+    Kinematics; tau_1..tau_n_max and their ratios tau_{N+1,N} for each of ``betas``; the EFPs up to
+    ``efp_degree`` (kappa = beta = 1); the connected EFPs up to ``generalized_degree`` at the other
+    ``betas`` (kappa = 1); and, with ``images``, the image observables and the connected image EFPs up to
+    ``generalized_degree`` for kappa in (1, 2) and each of ``betas`` (``generalized_degree = 0``: none of
+    the connected ones).
+    """
     from bumphunt.physics.efp import efp_names
 
     names = list(_KINEMATIC)
@@ -53,7 +79,13 @@ def observable_names(
         tag = f"{beta:g}"
         names += [f"tau{n}_b{tag}" for n in range(1, n_max + 1)]
         names += [f"tau{n + 1}{n}_b{tag}" for n in range(1, n_max)]
-    return (*names, *efp_names(efp_degree), *(IMAGE_OBSERVABLES if images else ()))
+    names += efp_names(efp_degree)
+    connected = efp_names(generalized_degree, connected_only=True) if generalized_degree else ()
+    names += [f"{graph}_b{beta:g}" for beta in betas if beta != 1.0 for graph in connected]
+    if images:
+        names += IMAGE_OBSERVABLES
+        names += [f"image_{g}_k{k}_b{beta:g}" for k in (1, 2) for beta in betas for g in connected]
+    return tuple(names)
 
 
 def check_observable_names(names: Sequence[str]) -> None:
@@ -62,16 +94,31 @@ def check_observable_names(names: Sequence[str]) -> None:
         name
         for name in names
         if name not in _KINEMATIC
-        and name not in _EFP_NAMES
+        and _efp_exponents(name) is None
         and name not in IMAGE_OBSERVABLES
         and not _TAU.match(name)
     ]
     if unknown:
         raise ConfigError(
             f"unknown observable(s) {unknown}; known: pt, mass, multiplicity, tau<N>_b<beta>, "
-            "tau<N><M>_b<beta>, efp_d<degree>_<k>, image_ptd, image_max, image_pixels "
+            "tau<N><M>_b<beta>, [image_]efp_d<degree>_<k>[_k<kappa>][_b<beta>], image_ptd, image_max, "
+            "image_pixels "
             "(bumphunt.physics.jet_observables)"
         )
+
+
+def _flat(jets: ak.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flat constituent pT, eta, phi and the counts per jet, as :func:`jet_images` takes them."""
+    flat = [ak.to_numpy(ak.flatten(jets[k])) for k in ("pt", "eta", "phi")]
+    return flat[0], flat[1], flat[2], ak.to_numpy(ak.num(jets, axis=1))
+
+
+def _efp_exponents(name: str) -> tuple[bool, str, float, float] | None:
+    """``(of the image, graph name, kappa, beta)`` of an EFP observable name, None for any other name."""
+    match = _EFP.match(name)
+    if match is None or match[2] not in _EFP_NAMES or (match[4] is not None and float(match[4]) <= 0):
+        return None
+    return match[1] is not None, match[2], float(match[3] or 1.0), float(match[4] or 1.0)
 
 
 def jet_observables(
@@ -105,17 +152,27 @@ def jet_observables(
     px, py, pz, e = (ak.to_numpy(ak.sum(vectors[k], axis=1)) for k in ("px", "py", "pz", "E"))
     out: dict[str, np.ndarray] = {}
     taus: dict[float, np.ndarray] = {}
-    wanted_efps = [name for name in names if name in _EFP_NAMES]
-    if wanted_efps:
+    by_exponents: dict[tuple[bool, float, float], dict[str, list[str]]] = {}
+    for name in names:
+        parsed = _efp_exponents(name)
+        if parsed is not None:
+            of_image, graph, kappa, beta = parsed
+            by_exponents.setdefault((of_image, kappa, beta), {}).setdefault(graph, []).append(name)
+    particles: dict[bool, list[np.ndarray]] = {}
+    if any(not of_image for of_image, _, _ in by_exponents):
         size = max(int(ak.max(ak.num(jets, axis=1), initial=0)), 1)
         padded = ak.fill_none(ak.pad_none(jets, size, axis=1, clip=True), {"pt": 0.0, "eta": 0.0, "phi": 0.0})
-        out.update(efps(*(ak.to_numpy(padded[k]) for k in ("pt", "eta", "phi")), wanted_efps))
+        particles[False] = [ak.to_numpy(padded[k]) for k in ("pt", "eta", "phi")]
+    spec = image_spec or ImageSpec()
+    if any(of_image for of_image, _, _ in by_exponents):
+        pixelated = jet_images(*_flat(jets), dataclasses.replace(spec, power=1.0, smear=0.0))
+        particles[True] = list(lit_pixels(pixelated, spec.half_width))
+    for (of_image, kappa, beta), graphs in by_exponents.items():
+        values = efps(*particles[of_image], list(graphs), kappa=kappa, beta=beta)
+        out.update({name: values[graph] for graph, aliases in graphs.items() for name in aliases})
     wanted_image = [name for name in names if name in IMAGE_OBSERVABLES]
     if wanted_image:
-        flat = {k: ak.to_numpy(ak.flatten(jets[k])) for k in ("pt", "eta", "phi")}
-        counts = ak.to_numpy(ak.num(jets, axis=1))
-        images = jet_images(flat["pt"], flat["eta"], flat["phi"], counts, image_spec)
-        out.update(image_observables(images, wanted_image))
+        out.update(image_observables(jet_images(*_flat(jets), spec), wanted_image))
     for name in names:
         if name in out:
             continue
