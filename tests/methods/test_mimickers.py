@@ -50,6 +50,28 @@ def test_the_paired_network_is_antisymmetric_under_swapping_the_pair(events):
     assert agree.mean() > 0.9
 
 
+@pytest.mark.parametrize("kind", [HighLevelNetwork, PairedNetwork])
+def test_positive_observables_enter_as_logarithms(kind, events):
+    train, test = events
+    positive = np.exp(2.0 * train)  # log-normal observables spanning orders of magnitude
+    positive[:, 3] = train[:, 3]  # one that takes both signs stays as it is
+    model = kind(seed=3, **SETTINGS).fit(positive, _score(train))
+    np.testing.assert_array_equal(model.log_columns_, [True, True, True, False])
+    logged = positive.copy()
+    logged[:, :3] = np.log(positive[:, :3])
+    by_hand = kind(seed=3, log_inputs=False, **SETTINGS).fit(logged, _score(train))
+    test_positive = np.exp(2.0 * test)
+    test_positive[:, 3] = test[:, 3]
+    test_logged = test_positive.copy()
+    # a value below the training range is taken at the training minimum (a log of 0 does not exist)
+    test_logged[:, :3] = np.log(np.maximum(test_positive[:, :3], positive[:, :3].min(axis=0)))
+    np.testing.assert_allclose(model.score(test_positive), by_hand.score(test_logged), rtol=1e-5, atol=1e-6)
+    test_positive[:5, 0] = 0.0
+    floor = test_logged.copy()
+    floor[:5, 0] = np.log(positive[:, 0].min())
+    np.testing.assert_allclose(model.score(test_positive[:5]), by_hand.score(floor[:5]), rtol=1e-5, atol=1e-6)
+
+
 def test_bad_input_is_named(events):
     train, _ = events
     with pytest.raises(DataFormatError, match="positive target"):

@@ -13,7 +13,10 @@ handful of interpretable observables and reproduce how it orders events:
 
 Both are scikit-learn style: ``fit(X, target)``, then :meth:`score` gives each event its mimicking
 score, to be compared with the detector's by :func:`bumphunt.stats.ordering.average_decision_ordering`.
-Both standardise their inputs, use ReLU hidden layers, Adam and early stopping on a validation split.
+Both take the logarithm of every observable that is positive on all training events (``log_inputs``,
+the default: EFPs, N-subjettiness and masses span orders of magnitude, and a network on their logarithms
+reaches the detector's ordering with fewer of them), standardise their inputs, use ReLU hidden layers,
+Adam and early stopping on a validation split.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ class _Mimicker(BaseEstimator):
     """Shared settings, checks, input standardisation and scoring of the two mimickers."""
 
     hidden_layers: Sequence[int]
+    log_inputs: bool
     max_epochs: int
     batch_size: int
     learning_rate: float
@@ -94,7 +98,11 @@ class _Mimicker(BaseEstimator):
 
     def _build(self, X: np.ndarray, seed: int) -> None:
         self.device_ = resolve_device(self.device)
-        self.standardize_ = Standardize().fit(X)
+        # logarithms of the columns positive on every training event; at scoring, values below a
+        # column's training minimum are taken at it (a log of 0 or less does not exist)
+        self.log_columns_ = np.all(X > 0, axis=0) if self.log_inputs else np.zeros(X.shape[1], dtype=bool)
+        self.log_floor_ = np.where(self.log_columns_, X.min(axis=0, initial=np.inf), 1.0)
+        self.standardize_ = Standardize().fit(self._logged(X))
         with seeded(seed, self.device_):
             self.module_ = _network(X.shape[1], list(self.hidden_layers)).to(self.device_)
         self.n_features_in_ = X.shape[1]
@@ -123,7 +131,19 @@ class _Mimicker(BaseEstimator):
                 f"{type(self).__name__} was fitted on {self.n_features_in_} observables, "
                 f"got {features.shape[1]}"
             )
-        return as_tensor(self.standardize_.transform(features), self.device_)
+        return as_tensor(self._prepared(features), self.device_)
+
+    def _logged(self, X: np.ndarray) -> np.ndarray:
+        if not self.log_columns_.any():
+            return X
+        out = X.copy()
+        columns = self.log_columns_
+        out[:, columns] = np.log(np.maximum(X[:, columns], self.log_floor_[columns]))
+        return out
+
+    def _prepared(self, X: np.ndarray) -> np.ndarray:
+        """Logarithms where chosen, then standardised."""
+        return self.standardize_.transform(self._logged(X))
 
     def score(self, X: npt.ArrayLike) -> np.ndarray:
         """The mimicking score of each event (ordered like the detector's score)."""
@@ -139,6 +159,8 @@ class HighLevelNetwork(_Mimicker):
     ----------
     log_target
         Regress ``log(target)`` (the target must then be positive), else the target itself.
+    log_inputs
+        Take the logarithm of every observable positive on all training events.
     hidden_layers, max_epochs, batch_size, learning_rate, patience
         The network and its training (Adam, early stopping after ``patience`` epochs).
     validation_fraction
@@ -153,6 +175,7 @@ class HighLevelNetwork(_Mimicker):
         self,
         *,
         log_target: bool = True,
+        log_inputs: bool = True,
         hidden_layers: Sequence[int] = (64, 64),
         max_epochs: int = 100,
         batch_size: int = 512,
@@ -171,6 +194,7 @@ class HighLevelNetwork(_Mimicker):
         self.device = device
         self.seed = seed
         self.log_target = log_target
+        self.log_inputs = log_inputs
 
     def fit(self, X: npt.ArrayLike, target: npt.ArrayLike) -> HighLevelNetwork:
         """Train on observables ``X`` ``(n, k)`` to reproduce the score ``target`` ``(n,)``; returns self."""
@@ -192,7 +216,7 @@ class HighLevelNetwork(_Mimicker):
 
         def tensors(index: np.ndarray) -> list[torch.Tensor]:
             return [
-                as_tensor(self.standardize_.transform(features[index]), self.device_),
+                as_tensor(self._prepared(features[index]), self.device_),
                 as_tensor(standardised[index], self.device_),
                 torch.ones(len(index), device=self.device_),
             ]
@@ -208,7 +232,9 @@ class PairedNetwork(_Mimicker):
     ----------
     pairs_per_event
         Random pairs drawn per event, separately within the training and the validation events.
-    hidden_layers, max_epochs, batch_size, learning_rate, patience, validation_fraction, device, seed
+    log_inputs, hidden_layers, max_epochs, batch_size, learning_rate, patience, validation_fraction
+        As for :class:`HighLevelNetwork`.
+    device, seed
         As for :class:`HighLevelNetwork`.
     """
 
@@ -216,6 +242,7 @@ class PairedNetwork(_Mimicker):
         self,
         *,
         pairs_per_event: int = 4,
+        log_inputs: bool = True,
         hidden_layers: Sequence[int] = (64, 64),
         max_epochs: int = 100,
         batch_size: int = 512,
@@ -234,6 +261,7 @@ class PairedNetwork(_Mimicker):
         self.device = device
         self.seed = seed
         self.pairs_per_event = pairs_per_event
+        self.log_inputs = log_inputs
 
     def fit(self, X: npt.ArrayLike, target: npt.ArrayLike) -> PairedNetwork:
         """Train on random pairs of the events ``X``, labelled by which has the larger ``target``."""
@@ -246,7 +274,7 @@ class PairedNetwork(_Mimicker):
         train, validation = self._split(len(features), split_seed)
         self._build(features[train], init_seed)
         rng = np.random.default_rng(pair_seed)
-        x = as_tensor(self.standardize_.transform(features), self.device_)
+        x = as_tensor(self._prepared(features), self.device_)
 
         def pairs(index: np.ndarray) -> list[torch.Tensor]:
             n = self.pairs_per_event * len(index)
