@@ -57,6 +57,37 @@ def test_the_selection_stops_at_the_target_ado_and_names_bad_observables():
         select_observables(table, score, HighLevelNetwork(**SETTINGS), start=("a",), n_steps=-1)
 
 
+def test_without_start_observables_the_first_step_takes_the_best_single_observable():
+    table, _ = _table(5, 2000)
+    score = np.exp(1.5 * table["d"] + 0.5 * table["e"])
+    selection, model = select_observables(
+        table, score, HighLevelNetwork(seed=0, **SETTINGS), start=(), n_steps=2
+    )
+    assert [s.added for s in selection.steps] == ["d", "e"] and selection.chosen == ("d", "e")
+    assert selection.steps[0].observables == ("d",) and selection.steps[1].train_ado > 0.95
+    assert model.n_features_in_ == 2
+    with pytest.raises(ConfigError, match="without start observables the selection needs n_steps >= 1"):
+        select_observables(table, score, HighLevelNetwork(**SETTINGS), start=(), n_steps=0)
+    with pytest.raises(ConfigError, match="tries must be a positive integer, got 0"):
+        select_observables(table, score, HighLevelNetwork(**SETTINGS), tries=0)
+
+
+def test_tries_retrains_the_runners_up_and_keeps_the_best_network():
+    # The score depends on 'y' only through its product with the start observable 'a': alone, 'y' orders
+    # the pairs no better than chance, so the guide ranks 'x' (a weak main effect) first. Retrained with
+    # the start observable, 'y' orders nearly all pairs; with two tries it is added.
+    rng = np.random.default_rng(6)
+    a, x, y = rng.normal(size=(3, 3000))
+    table = {"a": a, "x": x, "y": y}
+    score = np.exp(a * y + 0.3 * x)
+    mimicker = HighLevelNetwork(seed=0, **SETTINGS)
+    guided, _ = select_observables(table, score, mimicker, start=("a",), n_steps=1)
+    tried, _ = select_observables(table, score, mimicker, start=("a",), n_steps=1, tries=2)
+    assert guided.steps[1].added == "x" and tried.steps[1].added == "y"
+    assert tried.steps[1].guide_ado < guided.steps[1].guide_ado
+    assert tried.steps[1].train_ado > guided.steps[1].train_ado + 0.1
+
+
 def test_a_copy_of_an_observable_the_mimicker_has_is_not_chosen_over_a_new_one():
     # On the pairs the mimicker misorders, a monotone copy of its own input orders them exactly as
     # wrongly; read in the other orientation there, it would look perfect. Its orientation comes from

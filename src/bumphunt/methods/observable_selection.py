@@ -6,13 +6,19 @@ Following Faucett, Thaler, Whiteson (arXiv:2010.11998) and Bradshaw, Chang, Ostd
    :class:`~bumphunt.methods.mimickers.PairedNetwork`) is trained on the start observables (jet mass and
    pT by default) to reproduce the target score (the autoencoder's) on background events;
 2. among random pairs of training events, those the mimicker orders differently from the target are
-   kept; each candidate observable is scored by its decision ordering with the target on those pairs
-   alone, in the orientation in which it orders all training pairs best (an observable may order either
-   way, but in one way for all pairs: taking the better orientation on the misordered pairs alone,
+   kept (all of them when there are no start observables: the first step then takes the observable that
+   alone orders the training pairs best); each candidate observable is scored by its decision ordering
+   with the target on those pairs alone, in the orientation in which it orders all training pairs best
+   (an observable may order either way, but in one way for all pairs: taking the better orientation on
+   the misordered pairs alone,
    ``max(ADO, 1 - ADO)`` there, would favour observables that order them exactly as wrongly as the
    mimicker does, i.e. copies of what it already has);
 3. the best candidate is added, the mimicker is retrained from scratch on the larger set, and the steps
-   repeat ``n_steps`` times (or until no candidate is left or ``target_ado`` is reached).
+   repeat ``n_steps`` times (or until no candidate is left or ``target_ado`` is reached). With
+   ``tries = k > 1`` the ``k`` best candidates by the guide are each tried (a mimicker retrained with
+   each) and the one whose mimicker orders the training pairs best is kept: the guide ranks
+   observables by what they add alone, and among close runners-up the retrained network is the judge.
+   The held-out events play no part in the choice.
 
 Each step records the observable added, its ADO on the misordered pairs, and the ADO of the retrained
 mimicker with the target on the training pairs and, when given, over all pairs of held-out background
@@ -106,6 +112,7 @@ def select_observables(
     n_steps: int = 8,
     target_ado: float | None = None,
     n_pairs: int = 200_000,
+    tries: int = 1,
     validation: tuple[Observables, npt.ArrayLike] | None = None,
     seed: SeedLike = 0,
     progress: Callable[[SelectionStep], None] | None = None,
@@ -121,7 +128,7 @@ def select_observables(
     mimicker
         An unfitted estimator with ``fit(X, target)`` and ``score(X)``; cloned at each step.
     start
-        Observables every mimicker takes.
+        Observables every mimicker takes (may be empty).
     candidates
         Observables to choose from (default: all others).
     n_steps
@@ -130,6 +137,9 @@ def select_observables(
         Stop once the validation ADO (or the training ADO without validation) reaches this.
     n_pairs
         Random training pairs for the guide and the training ADO.
+    tries
+        Candidates retrained at each step, best by the guide first; the one with the best training ADO is
+        added (1: the guide's choice alone, as in arXiv:2010.11998).
     validation
         Held-out ``(observables, target)`` for the validation ADO over all their pairs.
     seed
@@ -153,9 +163,14 @@ def select_observables(
         raise ConfigError(f"n_steps must be an integer >= 0, got {n_steps!r}")
     if not isinstance(n_pairs, int) or n_pairs < 1:
         raise ConfigError(f"n_pairs must be a positive integer, got {n_pairs!r}")
-    if not start:
-        raise ConfigError("start: the mimicker needs at least one observable to start from")
+    if not isinstance(tries, int) or tries < 1:
+        raise ConfigError(f"tries must be a positive integer, got {tries!r}")
     pool = [name for name in (candidates if candidates is not None else observables) if name not in start]
+    if not start and (n_steps < 1 or not pool):
+        raise ConfigError(
+            "without start observables the selection needs n_steps >= 1 and a candidate (the mimicker "
+            "needs an input)"
+        )
     _matrix(observables, [*start, *pool], "select_observables", n)
     if validation is not None:
         validation_table, validation_target = validation
@@ -184,16 +199,22 @@ def select_observables(
         return model, score, train_ado, validation_ado
 
     chosen = tuple(start)
-    model, score, train_ado, validation_ado = fit(chosen)
-    steps = [SelectionStep(None, chosen, None, train_ado, validation_ado)]
-    if progress is not None:
-        progress(steps[-1])
+    steps: list[SelectionStep] = []
+    model, score, train_ado, validation_ado = None, np.zeros(n), 0.0, None
+    if chosen:
+        model, score, train_ado, validation_ado = fit(chosen)
+        steps.append(SelectionStep(None, chosen, None, train_ado, validation_ado))
+        if progress is not None:
+            progress(steps[-1])
     for _ in range(n_steps):
         reached = validation_ado if validation_ado is not None else train_ado
         remaining = [name for name in pool if name not in chosen]
         if not remaining or (target_ado is not None and reached >= target_ado):
             break
-        misordered = _decision(score[first] - score[second], target_order) == 0.0
+        if chosen:
+            misordered = _decision(score[first] - score[second], target_order) == 0.0
+        else:  # nothing to order with yet: every pair counts
+            misordered = np.ones(len(first), dtype=bool)
         if not misordered.any():
             break
         a, b, order = first[misordered], second[misordered], target_order[misordered]
@@ -201,9 +222,12 @@ def select_observables(
         for name in remaining:
             values = oriented[name]
             guide[name] = float(np.mean(_decision(values[a] - values[b], order)))
-        best = max(remaining, key=lambda name: guide[name])
+        ranked = sorted(remaining, key=lambda name: -guide[name])[:tries]
+        fits = [fit((*chosen, name)) for name in ranked]
+        pick = max(range(len(ranked)), key=lambda i: fits[i][2])  # first of equals: the guide's order
+        best = ranked[pick]
         chosen = (*chosen, best)
-        model, score, train_ado, validation_ado = fit(chosen)
+        model, score, train_ado, validation_ado = fits[pick]
         steps.append(SelectionStep(best, chosen, guide[best], train_ado, validation_ado))
         logger.info(
             "observable selection: added %s (guide ADO %.3f), ADO %.4f (validation %s)",
