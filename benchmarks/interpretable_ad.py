@@ -18,7 +18,8 @@ of thousands of jets takes minutes), so that a rerun with the same files and siz
 
 Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
-      --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--train 50000] [--test 20000] \\
+      --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--start mass,pt] [--tries 5] \\
+      [--train 50000] [--test 20000] \\
       [--ae-epochs 200] [--ae-schedule plateau|cosine] [--ae-learning-rate 1e-3]
       [--ae-warmup 0] [--autoencoders 1] [--out DIR]
 """
@@ -51,6 +52,8 @@ def main() -> None:
     parser.add_argument("--signal", action="append", required=True, help="NAME=FILE, repeatable")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--start", default="", help="comma-separated start observables (paper: mass,pt)")
+    parser.add_argument("--tries", type=int, default=5, help="candidates retrained per selection step")
     parser.add_argument("--train", type=int, default=50_000)
     parser.add_argument("--validation", type=int, default=10_000)
     parser.add_argument("--test", type=int, default=20_000)
@@ -76,6 +79,8 @@ def main() -> None:
             n_test=args.test,
             n_signal=args.signal_jets,
             n_steps=args.steps,
+            start=tuple(name for name in args.start.split(",") if name),
+            selection_tries=args.tries,
             autoencoder_epochs=args.ae_epochs,
             autoencoder_schedule=args.ae_schedule,
             autoencoder_learning_rate=args.ae_learning_rate,

@@ -53,7 +53,8 @@ def _args(jets, out, *extra):
 
 
 def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
-    extra = ("--steps", "2", "--ae-schedule", "cosine", "--ae-warmup", "1", "--autoencoders", "2")
+    extra = ("--steps", "2", "--start", "mass,pt", "--tries", "2")
+    extra += ("--ae-schedule", "cosine", "--ae-warmup", "1", "--autoencoders", "2")
     assert main(_args(jets, tmp_path / "out", *extra)) == 0
     printed = capsys.readouterr().out
     assert "HLN: greedy selection" in printed and "PNN: greedy selection" in printed
@@ -88,6 +89,10 @@ def test_bad_input_is_one_line_naming_the_setting(jets, tmp_path, capsys):
         "autoencoder_warmup_epochs needs autoencoder_schedule 'cosine', got 'plateau'"
         in capsys.readouterr().err
     )
+    assert main(_args(jets, tmp_path / "g", "--tries", "0")) == 2
+    assert "selection_tries must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(_args(jets, tmp_path / "h", "--steps", "0")) == 2
+    assert "n_steps must be an integer >= 1 without start observables, got 0" in capsys.readouterr().err
     assert main([*_args(jets, tmp_path / "c")[:3], "top", *_args(jets, tmp_path / "c")[4:]]) == 2
     assert "--signal: expected NAME=FILE" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in "abcdef")
+    assert not any((tmp_path / d).exists() for d in "abcdefgh")

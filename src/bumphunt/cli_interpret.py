@@ -47,6 +47,18 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
 )
 @click.option("--signal-jets", type=int, default=20_000, show_default=True, help="Most jets per signal.")
 @click.option("--steps", type=int, default=8, show_default=True, help="Observables the selection adds.")
+@click.option(
+    "--start",
+    default="",
+    help="Comma-separated observables every mimicker takes (the paper: mass,pt) [default: none].",
+)
+@click.option(
+    "--tries",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Candidates retrained per selection step; the best on the training pairs is added.",
+)
 @click.option("--mimickers", default="hln,pnn", show_default=True, help="Comma-separated: hln, pnn.")
 @click.option("--observables", default=None, help="Comma-separated candidate observables [default: all].")
 @click.option("--ae-epochs", type=int, default=200, show_default=True, help="Most autoencoder epochs.")
@@ -89,6 +101,8 @@ def interpret(
     n_test: int,
     signal_jets: int,
     steps: int,
+    start: str,
+    tries: int,
     mimickers: str,
     observables: str | None,
     ae_epochs: int,
@@ -114,6 +128,8 @@ def interpret(
         n_signal=signal_jets,
         observables=None if observables is None else tuple(o.strip() for o in observables.split(",")),
         n_steps=steps,
+        start=tuple(o.strip() for o in start.split(",") if o.strip()),
+        selection_tries=tries,
         mimickers=tuple(m.strip() for m in mimickers.split(",")),
         autoencoder_epochs=ae_epochs,
         autoencoder_schedule=ae_schedule,

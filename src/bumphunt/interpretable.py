@@ -10,8 +10,8 @@ jets``, the LHCO constituents layout with one jet per row):
    with different seeds, is trained on the training images; its reconstruction error (the geometric mean
    of theirs) is the anomaly score;
 4. for each mimicker (HLN, PNN; :mod:`bumphunt.methods.mimickers`) the greedy ADO-guided selection
-   (:func:`~bumphunt.methods.observable_selection.select_observables`) picks observables, starting from
-   jet mass and pT, and reports each step with the ADO on the validation jets;
+   (:func:`~bumphunt.methods.observable_selection.select_observables`) picks observables (from none, or
+   from the plan's start observables), and reports each step with the ADO on the validation jets;
 5. the autoencoder and the final mimickers score the test background and every signal: AUCs and ROC
    curves per signal.
 
@@ -72,9 +72,15 @@ class InterpretPlan:
     observables
         Candidate observables (:func:`bumphunt.physics.jet_observables.observable_names` by default).
     start
-        Observables every mimicker takes.
+        Observables every mimicker takes. None by default: the first step takes the observable that alone
+        orders the training jets most like the autoencoder, so that all ``n_steps`` observables are
+        chosen; the paper starts from ``("mass", "pt")``.
     n_steps
         Observables the greedy selection adds.
+    selection_tries
+        Candidates retrained at each step of the selection, best by the guide first; the one whose
+        mimicker orders the training pairs best is added
+        (:func:`~bumphunt.methods.observable_selection.select_observables`, ``tries``).
     mimickers
         Which mimickers: ``"hln"``, ``"pnn"``.
     autoencoder_epochs, mimicker_epochs
@@ -106,8 +112,9 @@ class InterpretPlan:
     n_signal: int = 20_000
     images: ImageSpec = PAPER_IMAGES
     observables: tuple[str, ...] | None = None
-    start: tuple[str, ...] = ("mass", "pt")
+    start: tuple[str, ...] = ()
     n_steps: int = 8
+    selection_tries: int = 5
     mimickers: tuple[str, ...] = ("hln", "pnn")
     autoencoder_epochs: int = 200
     mimicker_epochs: int = 100
@@ -131,6 +138,13 @@ class InterpretPlan:
         unknown = [m for m in self.mimickers if m not in ("hln", "pnn")]
         if unknown or not self.mimickers:
             raise ConfigError(f"mimickers must be among 'hln', 'pnn', got {list(self.mimickers)!r}")
+        if not (isinstance(self.n_steps, int) and self.n_steps >= (0 if self.start else 1)):
+            raise ConfigError(
+                f"n_steps must be an integer >= {0 if self.start else 1}"
+                f"{'' if self.start else ' without start observables'}, got {self.n_steps!r}"
+            )
+        if not (isinstance(self.selection_tries, int) and self.selection_tries >= 1):
+            raise ConfigError(f"selection_tries must be a positive integer, got {self.selection_tries!r}")
         if not (isinstance(self.n_autoencoders, int) and self.n_autoencoders >= 1):
             raise ConfigError(f"n_autoencoders must be a positive integer, got {self.n_autoencoders!r}")
         if self.autoencoder_schedule not in ("plateau", "cosine"):
@@ -213,7 +227,7 @@ def read_jets(
     from_constituents = [name for name in names if name not in IMAGE_OBSERVABLES]
     image_blocks, observable_blocks, n_read, n_kept = [], [], 0, 0
     for chunk in iter_lhco_constituents(path, chunk_size=chunk_size):
-        values = jet_observables(chunk.particles, from_constituents)
+        values = jet_observables(chunk.particles, from_constituents, image_spec=images)
         keep = (values["pt"] >= pt_range[0]) & (values["pt"] <= pt_range[1])
         keep &= np.cumsum(keep) + n_kept <= n_jets
         n_read += len(keep)
@@ -374,6 +388,7 @@ def run_interpretation(
             start=plan.start,
             candidates=names,
             n_steps=plan.n_steps,
+            tries=plan.selection_tries,
             validation=(validation.observables, ae["validation"]),
             seed=plan.seed,
             progress=lambda step, kind=kind: say(
