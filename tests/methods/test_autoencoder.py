@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
 from bumphunt.methods.autoencoder import JetImageAutoencoder
@@ -89,3 +90,37 @@ def test_warmup_raises_the_rate_before_the_cosine_anneals_it(trained):
     rates = np.array(model.fit(_images(rng, 300, False)).history_.learning_rate)
     # 240 training images in batches of 32: 8 batches per epoch, the rate ramps over 16 of them
     assert rates[0] == pytest.approx(2e-3 / 16) and rates[1] < rates[2] and np.all(np.diff(rates[2:]) < 0)
+
+
+class _DeadFirst(JetImageAutoencoder):
+    """The first network built starts dead: its last convolution's bias puts every output pixel at the
+    ELU's floor, where no gradient flows, so the softmax gives the flat image whatever the input."""
+
+    def _module(self, values):
+        module = super()._module(values)
+        if not getattr(self, "_built", False):
+            self._built = True
+            last = [m for m in module.decoder if isinstance(m, torch.nn.Conv2d)][-1]
+            torch.nn.init.constant_(last.bias, -60.0)
+        return module
+
+
+def test_a_training_that_learned_nothing_starts_again(trained, monkeypatch):
+    _, rng = trained
+    images = _images(rng, 600, True)
+    settings = {"max_epochs": 8, "patience": 8, "learning_rate": 1e-2, "device": "cpu", "seed": 2}
+    # On these toy images the mean image is already a fine reconstruction (loss about 6 in network
+    # units, a flat image 36, a healthy network 10 after three epochs): the bar is set between, at three
+    # times the mean image's loss (on jets: 0.9 times it, see STALL_SHARE).
+    monkeypatch.setattr("bumphunt.methods.autoencoder.STALL_SHARE", 3.0)
+    model = _DeadFirst(**settings).fit(images)
+    assert 1 <= model.restarts_ <= 3  # the dead start, and maybe a slow one after it
+    healthy = JetImageAutoencoder(**settings).fit(images)
+    assert healthy.restarts_ == 0
+    assert model.history_.validation_loss[-1] < 0.5 * model.history_.validation_loss[0]
+    # without restarts the dead network stays where it started
+    monkeypatch.setattr("bumphunt.methods.autoencoder.MAX_RESTARTS", 0)
+    stuck = _DeadFirst(**settings).fit(images)
+    assert stuck.restarts_ == 0 and len(stuck.history_.validation_loss) == 8
+    assert min(stuck.history_.validation_loss) > 0.99 * stuck.history_.validation_loss[0]
+    assert model.score(images[:100]).mean() < 0.5 * stuck.score(images[:100]).mean()

@@ -89,13 +89,15 @@ def batched(
 class TrainingHistory:
     """Mean training and validation loss after each epoch, and the epoch whose parameters were kept.
 
-    ``best_epoch`` counts from 0; ``learning_rate`` is the rate each epoch trained with.
+    ``best_epoch`` counts from 0; ``learning_rate`` is the rate each epoch trained with; ``abandoned``
+    says that ``abandon`` stopped the training (see :func:`train_with_early_stopping`).
     """
 
     train_loss: tuple[float, ...]
     validation_loss: tuple[float, ...]
     best_epoch: int
     learning_rate: tuple[float, ...] = ()
+    abandoned: bool = False
 
 
 def _weighted_mean(losses: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -131,6 +133,7 @@ def train_with_early_stopping(
     cosine: bool = False,
     warmup_epochs: int = 0,
     rollback: float | None = None,
+    abandon: Callable[[Sequence[float]], bool] | None = None,
     progress: ProgressCallback | None = None,
     epoch_end: Callable[[int], None] | None = None,
     name: str = "model",
@@ -163,6 +166,9 @@ def train_with_early_stopping(
         Divergence guard: an epoch whose validation loss is not finite or exceeds ``rollback`` times the
         best so far is undone (the best epoch's parameters come back, Adam's moments are cleared) and
         the learning rate is halved for the rest of training. ``None`` (default): no guard.
+    abandon
+        ``abandon(validation_losses)`` after each epoch; when it returns True training stops there and
+        the history says ``abandoned`` (a caller may then start again from another initialisation).
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
     epoch_end
@@ -205,6 +211,7 @@ def train_with_early_stopping(
     validation_history: list[float] = []
     rates: list[float] = []
     best_loss, best_epoch = math.inf, -1
+    abandoned = False
     best_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
     for epoch in range(max_epochs):
         rates.append(float(optimizer.param_groups[0]["lr"]))
@@ -256,6 +263,10 @@ def train_with_early_stopping(
             best_loss, best_epoch = validation_loss, epoch
             best_state = {key: value.detach().clone() for key, value in module.state_dict().items()}
         report(progress, epoch + 1, max_epochs)
+        if abandon is not None and abandon(validation_history):
+            logger.info("%s: training abandoned after epoch %d", name, epoch)
+            abandoned = True
+            break
         if epoch - best_epoch >= patience:
             break
     if best_epoch < 0:
@@ -272,4 +283,6 @@ def train_with_early_stopping(
         best_epoch,
         best_loss,
     )
-    return TrainingHistory(tuple(train_history), tuple(validation_history), best_epoch, tuple(rates))
+    return TrainingHistory(
+        tuple(train_history), tuple(validation_history), best_epoch, tuple(rates), abandoned
+    )
