@@ -20,8 +20,8 @@ Usage:
   python benchmarks/interpretable_ad.py --background qcd.h5 --signal top=top.h5 --signal w=w.h5 \\
       --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--start mass,pt] [--tries 5] \\
       [--train 50000] [--test 20000] \\
-      [--ae-epochs 200] [--ae-schedule plateau|cosine] [--ae-learning-rate 1e-3]
-      [--ae-warmup 0] [--autoencoders 1] [--out DIR]
+      [--ae-epochs 60] [--ae-schedule cosine|plateau] [--ae-learning-rate 1e-2]
+      [--ae-warmup 2] [--autoencoders 3] [--out DIR]
 """
 
 from __future__ import annotations
@@ -59,11 +59,11 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=20_000)
     parser.add_argument("--signal-jets", type=int, default=20_000)
     parser.add_argument("--target-ado", type=float, default=0.9)
-    parser.add_argument("--ae-epochs", type=int, default=200)
-    parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="plateau")
-    parser.add_argument("--ae-learning-rate", type=float, default=1e-3)
-    parser.add_argument("--ae-warmup", type=int, default=0, help="warm-up epochs (cosine schedule)")
-    parser.add_argument("--autoencoders", type=int, default=1, help="autoencoders averaged per seed")
+    parser.add_argument("--ae-epochs", type=int, default=60)
+    parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="cosine")
+    parser.add_argument("--ae-learning-rate", type=float, default=1e-2)
+    parser.add_argument("--ae-warmup", type=int, default=2, help="warm-up epochs (cosine schedule)")
+    parser.add_argument("--autoencoders", type=int, default=3, help="autoencoders averaged per seed")
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
     parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
     args = parser.parse_args()
@@ -104,6 +104,8 @@ def main() -> None:
         runs.append({k: v for k, v in summary.items() if k != "scores"} | {"seconds": seconds})
         ae_test.append(summary["scores"]["autoencoder"]["test"])
         print(f"\nseed {seed}: {seconds:.0f} s, sizes {summary['sizes']}")
+        losses = [round(v, 1) for v in summary["autoencoder"]["validation_loss"]]
+        print(f"  autoencoders: validation loss {losses}, restarts {summary['autoencoder']['restarts']}")
         for kind, result in summary["mimickers"].items():
             print(
                 f"  {kind.upper()}: ADO validation {result['ado_validation']:.4f}, "

@@ -69,6 +69,7 @@ def test_interpret_trains_selects_and_reports(jets, tmp_path, capsys):
     assert set(summary["auc"]["top"]) == {"autoencoder", "hln", "pnn"}
     # two autoencoders of different seeds, trained apart; the score is their geometric mean
     assert summary["autoencoder"]["members"] == 2 and len(set(summary["autoencoder"]["validation_loss"])) == 2
+    assert len(summary["autoencoder"]["restarts"]) == 2
     for name in ("selection_path.png", "roc_top.png"):
         assert (tmp_path / "out" / name).is_file()
 
@@ -84,7 +85,7 @@ def test_bad_input_is_one_line_naming_the_setting(jets, tmp_path, capsys):
     assert "n_autoencoders must be a positive integer, got 0" in capsys.readouterr().err
     assert main(_args(jets, tmp_path / "e", "--ae-learning-rate", "0")) == 2
     assert "autoencoder_learning_rate must be a positive number, got 0.0" in capsys.readouterr().err
-    assert main(_args(jets, tmp_path / "f", "--ae-warmup", "2")) == 2
+    assert main(_args(jets, tmp_path / "f", "--ae-schedule", "plateau")) == 2
     assert (
         "autoencoder_warmup_epochs needs autoencoder_schedule 'cosine', got 'plateau'"
         in capsys.readouterr().err

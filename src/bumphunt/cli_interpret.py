@@ -61,22 +61,22 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
 )
 @click.option("--mimickers", default="hln,pnn", show_default=True, help="Comma-separated: hln, pnn.")
 @click.option("--observables", default=None, help="Comma-separated candidate observables [default: all].")
-@click.option("--ae-epochs", type=int, default=200, show_default=True, help="Most autoencoder epochs.")
+@click.option("--ae-epochs", type=int, default=60, show_default=True, help="Most autoencoder epochs.")
 @click.option(
     "--ae-schedule",
     type=click.Choice(["plateau", "cosine"]),
-    default="plateau",
+    default="cosine",
     show_default=True,
     help="Autoencoder learning rate: cut on plateaus, or cosine-annealed over --ae-epochs.",
 )
 @click.option(
-    "--ae-learning-rate", type=float, default=1e-3, show_default=True, help="Autoencoder learning rate."
+    "--ae-learning-rate", type=float, default=1e-2, show_default=True, help="Autoencoder learning rate."
 )
 @click.option(
     "--ae-warmup",
     "ae_warmup_epochs",
     type=int,
-    default=0,
+    default=2,
     show_default=True,
     help="Epochs of linear learning-rate warm-up before the cosine (--ae-schedule cosine).",
 )
@@ -84,9 +84,9 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
     "--autoencoders",
     "n_autoencoders",
     type=int,
-    default=1,
+    default=3,
     show_default=True,
-    help="Autoencoders of different seeds; the score is the geometric mean of their errors.",
+    help="Autoencoders of different seeds (1: the paper's); the score is the geometric mean of their errors.",
 )
 @click.option("--mimicker-epochs", type=int, default=100, show_default=True, help="Most mimicker epochs.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
