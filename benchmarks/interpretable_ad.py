@@ -21,7 +21,7 @@ Usage:
       --signal scalar=scalar.h5 [--seeds 3] [--steps 8] [--start mass,pt] [--tries 5] \\
       [--train 50000] [--test 20000] \\
       [--ae-epochs 60] [--ae-schedule cosine|plateau] [--ae-learning-rate 1e-2]
-      [--ae-warmup 2] [--autoencoders 3] [--out DIR]
+      [--ae-warmup 2] [--autoencoders 5] [--out DIR]
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--ae-schedule", choices=("plateau", "cosine"), default="cosine")
     parser.add_argument("--ae-learning-rate", type=float, default=1e-2)
     parser.add_argument("--ae-warmup", type=int, default=2, help="warm-up epochs (cosine schedule)")
-    parser.add_argument("--autoencoders", type=int, default=3, help="autoencoders averaged per seed")
+    parser.add_argument("--autoencoders", type=int, default=5, help="autoencoders averaged per seed")
     parser.add_argument("--out", type=Path, default=None, help="write each seed's summary and figures here")
     parser.add_argument("--jets-cache", type=Path, default=None, help="npz of the jets read (reused)")
     args = parser.parse_args()
@@ -105,7 +105,12 @@ def main() -> None:
         ae_test.append(summary["scores"]["autoencoder"]["test"])
         print(f"\nseed {seed}: {seconds:.0f} s, sizes {summary['sizes']}")
         losses = [round(v, 1) for v in summary["autoencoder"]["validation_loss"]]
-        print(f"  autoencoders: validation loss {losses}, restarts {summary['autoencoder']['restarts']}")
+        ae = summary["autoencoder"]
+        discarded = [round(v, 1) for v in ae["discarded_validation_loss"]]
+        print(
+            f"  autoencoders: validation loss {losses}, restarts {ae['restarts']}, "
+            f"retrained {ae['retrains']} (losses dropped {discarded})"
+        )
         for kind, result in summary["mimickers"].items():
             print(
                 f"  {kind.upper()}: ADO validation {result['ado_validation']:.4f}, "

@@ -84,11 +84,11 @@ def _signals(items: Sequence[str]) -> dict[str, str]:
     "--autoencoders",
     "n_autoencoders",
     type=int,
-    default=3,
+    default=5,
     show_default=True,
     help="Autoencoders of different seeds (1: the paper's); the score is the geometric mean of their errors.",
 )
-@click.option("--mimicker-epochs", type=int, default=100, show_default=True, help="Most mimicker epochs.")
+@click.option("--mimicker-epochs", type=int, default=300, show_default=True, help="Most mimicker epochs.")
 @click.option("--device", default="auto", show_default=True, help="Torch device: auto, cpu, cuda.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of networks and pairs.")
 def interpret(

@@ -7,8 +7,9 @@ jets``, the LHCO constituents layout with one jet per row):
    candidate observables (:mod:`bumphunt.physics.jet_observables`), block by block;
 2. the background is split into training, validation (held out for the ADO) and test jets;
 3. a convolutional autoencoder (:class:`~bumphunt.methods.autoencoder.JetImageAutoencoder`), or several
-   with different seeds, is trained on the training images; its reconstruction error (the geometric mean
-   of theirs) is the anomaly score;
+   with different seeds (:class:`~bumphunt.methods.autoencoder.AutoencoderEnsemble`: a member far worse
+   converged than the others is trained again), is trained on the training images; its reconstruction
+   error (the geometric mean of theirs) is the anomaly score;
 4. for each mimicker (HLN, PNN; :mod:`bumphunt.methods.mimickers`) the greedy ADO-guided selection
    (:func:`~bumphunt.methods.observable_selection.select_observables`) picks observables (from none, or
    from the plan's start observables), and reports each step with the ADO on the validation jets;
@@ -98,7 +99,10 @@ class InterpretPlan:
         Autoencoders trained with different seeds; the anomaly score is the geometric mean of their
         reconstruction errors. Two trainings order QCD jets alike only 78-90 % of the time (ADO), the
         average of two orders like a third 89-92 % of the time: an ensemble is a more reproducible score
-        to explain, at ``n`` times the training time. 3 by default; 1 is the paper's single autoencoder.
+        to explain, at ``n`` times the training time. A member whose best validation loss exceeds 1.5
+        times the lowest is trained again (:class:`~bumphunt.methods.autoencoder.AutoencoderEnsemble`).
+        5 by default (an HLN on 8 selected observables orders QCD jets like 5 healthy autoencoders 0.906
+        of the time, like 3 of them 0.903); 1 is the paper's single autoencoder.
     device
         Torch device, ``"auto"``: CUDA when present.
     seed
@@ -119,11 +123,11 @@ class InterpretPlan:
     selection_tries: int = 5
     mimickers: tuple[str, ...] = ("hln", "pnn")
     autoencoder_epochs: int = 60
-    mimicker_epochs: int = 100
+    mimicker_epochs: int = 300
     autoencoder_schedule: str = "cosine"
     autoencoder_learning_rate: float = 1e-2
     autoencoder_warmup_epochs: int = 2
-    n_autoencoders: int = 3
+    n_autoencoders: int = 5
     device: str = "auto"
     seed: int = 0
 
@@ -317,9 +321,8 @@ def run_interpretation(
     the autoencoder and of each mimicker. ``"scores"`` holds the test-background and signal scores of
     each method (for the ROC curves).
     """
-    from bumphunt.methods.autoencoder import JetImageAutoencoder
+    from bumphunt.methods.autoencoder import AutoencoderEnsemble, JetImageAutoencoder
     from bumphunt.methods.observable_selection import select_observables
-    from bumphunt.seeding import child_seeds
     from bumphunt.stats.metrics import auc
     from bumphunt.stats.ordering import average_decision_ordering
 
@@ -334,29 +337,19 @@ def run_interpretation(
     train = background.take(slice(0, plan.n_train))
     validation = background.take(slice(plan.n_train, plan.n_train + plan.n_validation))
     test = background.take(slice(plan.n_train + plan.n_validation, n_background))
-    seeds = [plan.seed] if plan.n_autoencoders == 1 else child_seeds(plan.seed, plan.n_autoencoders)
-    members = []
-    for i, seed in enumerate(seeds):
-        say(
-            f"training the autoencoder ({i + 1} of {len(seeds)})"
-            if len(seeds) > 1
-            else "training the autoencoder"
-        )
-        members.append(
-            JetImageAutoencoder(
-                max_epochs=plan.autoencoder_epochs,
-                schedule=plan.autoencoder_schedule,
-                learning_rate=plan.autoencoder_learning_rate,
-                warmup_epochs=plan.autoencoder_warmup_epochs,
-                device=plan.device,
-                seed=seed,
-            ).fit(train.images)
-        )
-
-    def ae_score(images: np.ndarray) -> np.ndarray:
-        # geometric mean of the members' reconstruction errors (image units squared)
-        errors = [np.maximum(m.score(images), np.finfo(np.float64).tiny) for m in members]
-        return np.exp(np.mean(np.log(errors), axis=0))
+    ensemble = AutoencoderEnsemble(
+        JetImageAutoencoder(
+            max_epochs=plan.autoencoder_epochs,
+            schedule=plan.autoencoder_schedule,
+            learning_rate=plan.autoencoder_learning_rate,
+            warmup_epochs=plan.autoencoder_warmup_epochs,
+            device=plan.device,
+        ),
+        n_members=plan.n_autoencoders,
+        seed=plan.seed,
+    ).fit(train.images, progress=say)
+    members = ensemble.members_
+    ae_score = ensemble.score  # geometric mean of the members' reconstruction errors (image units squared)
 
     ae = {
         "train": ae_score(train.images),
@@ -379,6 +372,8 @@ def run_interpretation(
             "best_epoch": [m.history_.best_epoch for m in members],
             "validation_loss": [m.history_.validation_loss[m.history_.best_epoch] for m in members],
             "restarts": [m.restarts_ for m in members],
+            "retrains": ensemble.retrains_,
+            "discarded_validation_loss": ensemble.discarded_loss_,
         },
         "mimickers": {},
     }

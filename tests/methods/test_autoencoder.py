@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
-from bumphunt.methods.autoencoder import JetImageAutoencoder
+from bumphunt.methods.autoencoder import (
+    OUTLIER_RATIO,
+    AutoencoderEnsemble,
+    FeatureAutoencoder,
+    JetImageAutoencoder,
+)
+from bumphunt.seeding import child_seeds
 from bumphunt.stats.metrics import auc
 
 
@@ -124,3 +130,67 @@ def test_a_training_that_learned_nothing_starts_again(trained, monkeypatch):
     assert stuck.restarts_ == 0 and len(stuck.history_.validation_loss) == 8
     assert min(stuck.history_.validation_loss) > 0.99 * stuck.history_.validation_loss[0]
     assert model.score(images[:100]).mean() < 0.5 * stuck.score(images[:100]).mean()
+
+
+class _Stuck(FeatureAutoencoder):
+    """A feature autoencoder that, for the seeds in ``stuck``, trains only its output bias: it ends
+    rebuilding every event as the mean, far above a healthy training, as a poor minimum does on jets."""
+
+    stuck: frozenset[int] = frozenset()
+
+    def _module(self, values):
+        module = super()._module(values)
+        if self.seed in self.stuck:
+            for parameter in list(module.parameters())[:-1]:
+                parameter.requires_grad_(False)
+        return module
+
+
+def test_an_ensemble_member_far_worse_than_the_others_is_trained_again(monkeypatch):
+    # six features driven by two Gaussian latents: healthy members with a 2-unit bottleneck all end
+    # within a factor 1.3 of each other (validation loss near 0.014 in standardised units)
+    rng = np.random.default_rng(3)
+    events = rng.normal(size=(2000, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(2000, 6))
+    probe = events[:50] + rng.normal(0, 0.5, (50, 6))
+    member = _Stuck(latent=2, max_epochs=30, learning_rate=3e-3, device="cpu")
+    first, second, third, spare = child_seeds(7, 4)
+    monkeypatch.setattr(_Stuck, "stuck", frozenset({first}))
+    ensemble = AutoencoderEnsemble(member, n_members=3, max_retrains=1, seed=7).fit(events)
+    assert [m.seed for m in ensemble.members_] == [spare, second, third]
+    assert ensemble.retrains_ == [1, 0, 0]
+    losses = ensemble.validation_loss_
+    assert max(losses) <= OUTLIER_RATIO * min(losses)
+    assert ensemble.discarded_loss_[0] > 10 * max(losses)
+    # the score is the geometric mean of the members' reconstruction errors
+    errors = np.array([m.score(probe) for m in ensemble.members_])
+    np.testing.assert_allclose(ensemble.score(probe), np.exp(np.log(errors).mean(axis=0)), rtol=1e-12)
+
+    # with the retraining stuck too, the better of the two trainings keeps the place
+    monkeypatch.setattr(_Stuck, "stuck", frozenset({first, spare}))
+    both = AutoencoderEnsemble(member, n_members=3, max_retrains=1, seed=7).fit(events)
+    assert both.members_[0].seed in (first, spare) and both.retrains_ == [1, 0, 0]
+    assert both.validation_loss_[0] < both.discarded_loss_[0]
+    assert both.validation_loss_[0] > 10 * max(both.validation_loss_[1:])
+
+    # healthy members are all kept; a single autoencoder has the ensemble's seed
+    monkeypatch.setattr(_Stuck, "stuck", frozenset())
+    healthy = AutoencoderEnsemble(member, n_members=3, seed=7).fit(events)
+    assert healthy.retrains_ == [0, 0, 0] and healthy.discarded_loss_ == []
+    single = AutoencoderEnsemble(member, n_members=1, seed=7).fit(events)
+    alone = _Stuck(**{**member.get_params(), "seed": 7}).fit(events)
+    np.testing.assert_allclose(single.score(probe), alone.score(probe), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"n_members": 0}, "n_members must be a positive integer, got 0"),
+        ({"outlier_ratio": 1.0}, "outlier_ratio must be a number > 1, got 1.0"),
+        ({"max_retrains": -1}, "max_retrains must be a non-negative integer, got -1"),
+    ],
+)
+def test_bad_ensemble_settings_are_named(setting, message):
+    with pytest.raises(ConfigError, match=message):
+        AutoencoderEnsemble(**setting).fit(np.ones((20, 12, 12)))
+    with pytest.raises(NotFittedError, match="AutoencoderEnsemble is not fitted"):
+        AutoencoderEnsemble().score(np.ones((2, 12, 12)))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from bumphunt._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from bumphunt.methods.autoencoder import FeatureAutoencoder, JetImageAutoencoder
+    from bumphunt.methods.autoencoder import AutoencoderEnsemble, FeatureAutoencoder, JetImageAutoencoder
     from bumphunt.methods.base import Detector
     from bumphunt.methods.classifiers import HGBEnsemble, MLPEnsemble
     from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 # each public name is imported from its submodule on first use (bumphunt._lazy)
 _SUBMODULES = {
     "AutoencoderAD": "unsupervised",
+    "AutoencoderEnsemble": "autoencoder",
     "BackgroundCheck": "detectors",
     "CWoLa": "detectors",
     "Cathode": "detectors",
@@ -79,6 +80,7 @@ _SUBMODULES = {
 __all__ = [
     "DETECTORS",
     "AutoencoderAD",
+    "AutoencoderEnsemble",
     "BackgroundCheck",
     "CWoLa",
     "Cathode",
