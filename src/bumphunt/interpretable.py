@@ -233,8 +233,9 @@ def read_jets(
     from_constituents = [name for name in names if name not in IMAGE_OBSERVABLES]
     image_blocks, observable_blocks, n_read, n_kept = [], [], 0, 0
     for chunk in iter_lhco_constituents(path, chunk_size=chunk_size):
-        values = jet_observables(chunk.particles, from_constituents, image_spec=images)
-        keep = (values["pt"] >= pt_range[0]) & (values["pt"] <= pt_range[1])
+        # the pT cut first: the other observables are computed on the jets kept only
+        pt = jet_observables(chunk.particles, ["pt"])["pt"]
+        keep = (pt >= pt_range[0]) & (pt <= pt_range[1])
         keep &= np.cumsum(keep) + n_kept <= n_jets
         n_read += len(keep)
         if not keep.any():
@@ -246,9 +247,8 @@ def read_jets(
         flat = {k: ak.to_numpy(ak.flatten(jets[k])) for k in ("pt", "eta", "phi")}
         block = jet_images(flat["pt"], flat["eta"], flat["phi"], counts, images)
         image_blocks.append(block)
-        observable_blocks.append(
-            {k: v[keep] for k, v in values.items()} | image_observables(block, from_images)
-        )
+        values = jet_observables(jets, from_constituents, image_spec=images)
+        observable_blocks.append(values | image_observables(block, from_images))
         n_kept += int(keep.sum())
         if n_kept >= n_jets:
             break
