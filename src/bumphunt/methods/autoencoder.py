@@ -465,10 +465,10 @@ class FeatureAutoencoder(_Autoencoder):
 
 #: Outlier rule of :class:`AutoencoderEnsemble`: a member whose best validation loss exceeds this many
 #: times the lowest of the ensemble is trained again. On generated QCD jets (12k 40 x 40 images, 60
-#: cosine epochs at 1e-2) healthy members end within a factor 1.4 of each other (16-27 in network
-#: units), while about one training in five settles on a poor minimum (75-116) that still learned
-#: something, so the stall check of a single training does not catch it; an ensemble holding such a
-#: member is explained worse by the mimickers (ADO 0.87 against 0.89-0.90).
+#: cosine epochs at 1e-2) most members end at 16-24 in network units, but some settle on a poor
+#: minimum that still learned something (75 and 116 in two of six 3-member ensembles), which the stall
+#: check of a single training does not catch, and an ensemble holding one is mimicked worse (ADO 0.87
+#: against 0.89). At 1.5 the rule also retrains members ending at 24-28, which came back at 18-24.
 OUTLIER_RATIO = 1.5
 
 
