@@ -370,7 +370,7 @@ def run_interpretation(
         "autoencoder": {
             "members": len(members),
             "best_epoch": [m.history_.best_epoch for m in members],
-            "validation_loss": [m.history_.validation_loss[m.history_.best_epoch] for m in members],
+            "validation_loss": ensemble.validation_loss_,
             "restarts": [m.restarts_ for m in members],
             "retrains": ensemble.retrains_,
             "discarded_validation_loss": ensemble.discarded_loss_,
