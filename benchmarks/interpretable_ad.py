@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bumphunt._files import atomic_path
 from bumphunt.interpretable import (
     InterpretPlan,
     JetTable,
@@ -40,6 +41,7 @@ from bumphunt.interpretable import (
     run_interpretation,
     write_interpretation,
 )
+from bumphunt.physics.jet_images import image_observables, is_image_observable
 from bumphunt.stats._records import jsonable
 from bumphunt.stats.ordering import average_decision_ordering
 
@@ -90,7 +92,7 @@ def main() -> None:
         )
         start = time.perf_counter()
         if jets is not None and seed == 0:
-            _check_cache(jets, plan, args.jets_cache)
+            jets = _check_cache(jets, plan, args.jets_cache)
         if jets is None:
             jets = read_interpretation_jets(plan, progress=lambda text: print("  ", text, flush=True))
             print(f"   read in {time.perf_counter() - start:.0f} s", flush=True)
@@ -153,7 +155,8 @@ def _save_jets(path: Path, jets: tuple[JetTable, dict[str, JetTable]]) -> None:
     for name, table in {"background": background, **signals}.items():
         arrays[f"{name}/images"] = table.images
         arrays.update({f"{name}/obs/{k}": v for k, v in table.observables.items()})
-    np.savez(path, **arrays)
+    with atomic_path(path) as tmp, tmp.open("wb") as stream:  # a file object: savez adds no suffix
+        np.savez(stream, **arrays)
 
 
 def _load_jets(path: Path) -> tuple[JetTable, dict[str, JetTable]]:
@@ -168,7 +171,11 @@ def _load_jets(path: Path) -> tuple[JetTable, dict[str, JetTable]]:
     return background, tables
 
 
-def _check_cache(jets: tuple[JetTable, dict[str, JetTable]], plan: InterpretPlan, path: Path) -> None:
+def _check_cache(
+    jets: tuple[JetTable, dict[str, JetTable]], plan: InterpretPlan, path: Path
+) -> tuple[JetTable, dict[str, JetTable]]:
+    """The cached jets, checked against ``plan``; candidate image observables the cache lacks are computed
+    from its images (the plan's) and the cache is rewritten, any other missing candidate is an error."""
     background, signals = jets
     n_background = plan.n_train + plan.n_validation + plan.n_test
     sizes = {name: len(table) for name, table in signals.items()}
@@ -178,6 +185,23 @@ def _check_cache(jets: tuple[JetTable, dict[str, JetTable]], plan: InterpretPlan
             f"this run ({n_background} background, signals {sorted(plan.signals)}); delete it or drop "
             "--jets-cache"
         )
+    missing = [name for name in plan.candidates if name not in background.observables]
+    if not missing:
+        return jets
+    lacking = [name for name in missing if not is_image_observable(name)]
+    if lacking:
+        raise SystemExit(
+            f"{path}: cached jets lack the candidate observables {lacking}; delete it or drop --jets-cache"
+        )
+    print(f"   adding {len(missing)} image observables to {path}: {missing}", flush=True)
+
+    def completed(table: JetTable) -> JetTable:
+        added = image_observables(table.images, missing, half_width=plan.images.half_width)
+        return JetTable(table.images, table.observables | added)
+
+    jets = completed(background), {name: completed(table) for name, table in signals.items()}
+    _save_jets(path, jets)
+    return jets
 
 
 if __name__ == "__main__":

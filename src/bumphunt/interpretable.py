@@ -223,14 +223,14 @@ def read_jets(
         If no jet of the file lies in ``pt_range`` (the message names the file and the setting).
     """
     from bumphunt.io.lhco_constituents import iter_lhco_constituents
-    from bumphunt.physics.jet_images import IMAGE_OBSERVABLES, image_observables, jet_images
+    from bumphunt.physics.jet_images import image_observables, is_image_observable, jet_images
     from bumphunt.physics.jet_observables import check_observable_names, jet_observables
 
     names = list(dict.fromkeys(["pt", *observables]))
     check_observable_names(names)
     # the image observables come from the images made here, of the plan's definition
-    from_images = [name for name in names if name in IMAGE_OBSERVABLES]
-    from_constituents = [name for name in names if name not in IMAGE_OBSERVABLES]
+    from_images = [name for name in names if is_image_observable(name)]
+    from_constituents = [name for name in names if not is_image_observable(name)]
     image_blocks, observable_blocks, n_read, n_kept = [], [], 0, 0
     for chunk in iter_lhco_constituents(path, chunk_size=chunk_size):
         # the pT cut first: the other observables are computed on the jets kept only
@@ -248,7 +248,7 @@ def read_jets(
         block = jet_images(flat["pt"], flat["eta"], flat["phi"], counts, images)
         image_blocks.append(block)
         values = jet_observables(jets, from_constituents, image_spec=images)
-        observable_blocks.append(values | image_observables(block, from_images))
+        observable_blocks.append(values | image_observables(block, from_images, half_width=images.half_width))
         n_kept += int(keep.sum())
         if n_kept >= n_jets:
             break

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -10,9 +12,12 @@ from bumphunt.errors import ConfigError
 from bumphunt.physics.jet_images import (
     ImageSpec,
     dijet_images,
+    image_observable_names,
     image_observables,
+    is_image_observable,
     iter_dijet_images,
     jet_images,
+    ring_name,
 )
 
 
@@ -150,9 +155,53 @@ def test_image_observables_describe_how_the_intensity_spreads_over_pixels():
     spec = ImageSpec(pixels=40, half_width=1.0, power=1.0, smear=0.0)
     image = jet_images(pt, eta, phi, [len(pt)], spec)
     eta_r, phi_r = _rotated(eta, phi, 1.1)
-    rotated = image_observables(jet_images(pt, eta_r, phi_r, [len(pt)], spec))
-    for name, value in image_observables(image).items():
-        np.testing.assert_allclose(rotated[name], value, rtol=1e-6, err_msg=name)
+    names = image_observable_names()
+    rotated = image_observables(jet_images(pt, eta_r, phi_r, [len(pt)], spec), names)
+    for name, value in image_observables(image, names).items():
+        np.testing.assert_allclose(rotated[name], value, rtol=1e-6, atol=1e-12, err_msg=name)
     assert 1 / 40 < image_observables(image, ["image_ptd"])["image_ptd"][0] < 1
-    with pytest.raises(ConfigError, match=r"unknown image observable\(s\) \['image_girth'\]"):
-        image_observables(images, ["image_girth"])
+
+
+def test_pixel_shares_rank_the_brightest_cells():
+    images = np.zeros((2, 4, 4))
+    images[0, 0, 0], images[0, 1, 2], images[0, 3, 3] = 6.0, 3.0, 1.0
+    values = image_observables(images, ["image_share1", "image_share2", "image_share3", "image_share4"])
+    np.testing.assert_allclose(values["image_share1"], [0.6, 0.0])
+    np.testing.assert_allclose(values["image_share2"], [0.3, 0.0])
+    np.testing.assert_allclose(values["image_share3"], [0.1, 0.0])
+    np.testing.assert_allclose(values["image_share4"], [0.0, 0.0])  # fewer pixels lit
+    assert image_observables(images, ["image_share17"])["image_share17"].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(image_observables(images, ["image_max"])["image_max"], values["image_share1"])
+
+
+def test_rings_split_the_jet_by_distance_from_the_image_centre():
+    # 4 x 4 pixels over +-2: centres at +-0.5 and +-1.5, so the inner four pixels lie at r = 0.71,
+    # the eight edge pixels at 1.58 and the corners at 2.12
+    rng = np.random.default_rng(3)
+    images = rng.uniform(0.0, 1.0, size=(5, 4, 4))
+    shares = images / images.sum(axis=(1, 2), keepdims=True)
+    edges = (0.0, 1.0, 2.0, np.inf)
+    names = [ring_name(lo, hi, kappa) for kappa in (1.0, 2.0) for lo, hi in itertools.pairwise(edges)]
+    assert names[:3] == ["image_ring_0_1", "image_ring_1_2", "image_ring_2_inf"]
+    assert names[3] == "image_ring_0_1_k2"
+    values = image_observables(images, names, half_width=2.0)
+    np.testing.assert_allclose(values["image_ring_0_1"], shares[:, 1:3, 1:3].sum(axis=(1, 2)))
+    corners = shares[:, [0, 0, 3, 3], [0, 3, 0, 3]]
+    np.testing.assert_allclose(values["image_ring_2_inf"], corners.sum(axis=1))
+    np.testing.assert_allclose(values["image_ring_2_inf_k2"], (corners**2).sum(axis=1))
+    # rings that tile the plane: the shares sum to 1, the squared shares to image_ptd^2
+    np.testing.assert_allclose(sum(values[n] for n in names[:3]), 1.0)
+    ptd = image_observables(images, ["image_ptd"])["image_ptd"]
+    np.testing.assert_allclose(sum(values[n] for n in names[3:]), ptd**2)
+    # the radii scale with the grid: over +-1 the inner pixels lie at r = 0.35
+    half = image_observables(images, ["image_ring_0_0.5", "image_ring_0_1"], half_width=1.0)
+    np.testing.assert_allclose(half["image_ring_0_0.5"], values["image_ring_0_1"])
+
+
+@pytest.mark.parametrize(
+    "name", ["image_girth", "image_share0", "image_ring_0.3_0.1", "image_ring_0_0.1_k0", "image_ring_a_b"]
+)
+def test_unknown_image_observables_are_named(name):
+    assert not is_image_observable(name)
+    with pytest.raises(ConfigError, match=rf"unknown image observable\(s\) \['{name}'\]"):
+        image_observables(np.ones((1, 4, 4)), [name])

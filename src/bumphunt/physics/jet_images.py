@@ -24,7 +24,10 @@ undo it). Jets without constituents inside the grid give an all-zero image.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+import math
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import awkward as ak
@@ -38,14 +41,63 @@ __all__ = [
     "DijetImages",
     "ImageSpec",
     "dijet_images",
+    "image_observable_names",
     "image_observables",
+    "is_image_observable",
     "iter_dijet_images",
     "jet_images",
     "lit_pixels",
+    "ring_name",
 ]
 
-#: Observables of a jet's image (its pixels, not its constituents), see :func:`image_observables`.
+#: Observables of a jet's image with fixed names, see :func:`image_observables`.
 IMAGE_OBSERVABLES = ("image_ptd", "image_max", "image_pixels")
+
+#: Ring edges of the default candidates (distance from the image centre in (phi, eta)): one pixel of
+#: the paper's 40 x 40 grid over +-1 is 0.05 wide.
+RING_EDGES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, math.inf)
+
+_SHARE = re.compile(r"^image_share(\d+)$")
+_NUMBER = r"\d+(?:\.\d+)?"
+_RING = re.compile(rf"^image_ring_({_NUMBER})_({_NUMBER}|inf)(?:_k({_NUMBER}))?$")
+
+
+def _parse_image_observable(name: str) -> tuple[str, tuple[float, ...]] | None:
+    """``(kind, parameters)`` of an image observable name, None for any other name."""
+    if name in IMAGE_OBSERVABLES:
+        return name, ()
+    match = _SHARE.match(name)
+    if match is not None and int(match[1]) >= 1:
+        return "share", (int(match[1]),)
+    match = _RING.match(name)
+    if match is not None:
+        low, high, kappa = float(match[1]), float(match[2]), float(match[3] or 1.0)
+        if low < high and kappa > 0:
+            return "ring", (low, high, kappa)
+    return None
+
+
+def is_image_observable(name: str) -> bool:
+    """Whether ``name`` is an observable of a jet's image (:func:`image_observables`)."""
+    return _parse_image_observable(name) is not None
+
+
+def ring_name(low: float, high: float, kappa: float = 1.0) -> str:
+    """The name of the ring observable over ``low <= r < high`` with energy exponent ``kappa``."""
+    edges = f"image_ring_{low:g}_{'inf' if math.isinf(high) else f'{high:g}'}"
+    return edges if kappa == 1.0 else f"{edges}_k{kappa:g}"
+
+
+def image_observable_names(
+    *, shares: int = 5, ring_edges: Sequence[float] = RING_EDGES, kappas: Sequence[float] = (1.0, 2.0)
+) -> tuple[str, ...]:
+    """The image observables among the default candidates: :data:`IMAGE_OBSERVABLES`, the shares of the
+    2nd to ``shares``-th brightest pixels, and the rings between consecutive ``ring_edges`` for each of
+    ``kappas``."""
+    names = [*IMAGE_OBSERVABLES, *(f"image_share{n}" for n in range(2, shares + 1))]
+    for kappa in kappas:
+        names += [ring_name(low, high, kappa) for low, high in itertools.pairwise(ring_edges)]
+    return tuple(names)
 
 
 @dataclass(frozen=True)
@@ -199,13 +251,16 @@ def lit_pixels(images: np.ndarray, half_width: float) -> tuple[np.ndarray, np.nd
     return intensity, centres[order % pixels], centres[order // pixels]
 
 
-def image_observables(images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABLES) -> dict[str, np.ndarray]:
+def image_observables(
+    images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABLES, *, half_width: float = 1.0
+) -> dict[str, np.ndarray]:
     """Observables of jet images: how a picture of the jet spreads its intensity over the pixels.
 
     A pixel holds the summed pT of the constituents in it, so these differ from their constituent
     counterparts wherever nearby particles share a pixel: they describe the jet at the image's resolution,
     as an image-based network (an autoencoder) sees it. With ``p_k`` the pixel intensities of an image
-    divided by their sum:
+    divided by their sum and ``r_k`` the distance of pixel ``k``'s centre from the image centre (the jet
+    axis after centring) in (phi, eta):
 
     ``image_ptd``
         ``sqrt(sum_k p_k^2)``, the pixel-level pT dispersion (1 for a single lit pixel, ``1/sqrt(n)``
@@ -213,14 +268,24 @@ def image_observables(images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABL
     ``image_max``
         the largest ``p_k``, the share of the brightest pixel;
     ``image_pixels``
-        the number of pixels with ``p_k > 0``.
+        the number of pixels with ``p_k > 0``;
+    ``image_share{n}``
+        the ``n``-th largest ``p_k`` (``image_share1`` is ``image_max``; 0 when fewer pixels are lit):
+        how hard the second, third... brightest cells are, the prongs of a jet at the image's resolution;
+    ``image_ring_{low}_{high}[_k{kappa}]``
+        ``sum_{low <= r_k < high} p_k^kappa`` (``high`` may be ``inf``; ``kappa`` 1 when left out). With
+        ``kappa = 1``, the share of the jet's pT in the ring: the differential jet shape at the image's
+        resolution. With ``kappa = 2`` the squared shares, which weigh the pixels as an image network's
+        squared-error loss does: concentrated deposits away from the core count most.
 
     Parameters
     ----------
     images
         ``(n_jets, pixels, pixels)`` images (:func:`jet_images`).
     names
-        Which observables, among :data:`IMAGE_OBSERVABLES`.
+        Which observables (see above; :func:`image_observable_names` lists the default candidates).
+    half_width
+        Half width of the image grid (the :class:`ImageSpec`'s), for the ring radii.
 
     Returns
     -------
@@ -228,19 +293,42 @@ def image_observables(images: np.ndarray, names: Iterable[str] = IMAGE_OBSERVABL
         Name -> ``(n_jets,)`` float64; 0 for an empty image.
     """
     names = list(names)
-    unknown = [name for name in names if name not in IMAGE_OBSERVABLES]
+    parsed = {name: _parse_image_observable(name) for name in names}
+    unknown = [name for name, kind in parsed.items() if kind is None]
     if unknown:
-        raise ConfigError(f"unknown image observable(s) {unknown}; known: {list(IMAGE_OBSERVABLES)}")
+        raise ConfigError(
+            f"unknown image observable(s) {unknown}; known: {list(IMAGE_OBSERVABLES)}, image_share<n>, "
+            "image_ring_<low>_<high>[_k<kappa>] (low < high, high may be inf)"
+        )
     values = np.asarray(images, dtype=np.float64)
     if values.ndim != 3:
         raise ValueError(f"images must have shape (n_jets, pixels, pixels), got {values.shape}")
     shares = _normalised(values).reshape(len(values), -1)
-    out = {
-        "image_ptd": lambda: np.sqrt((shares**2).sum(axis=1)),
-        "image_max": lambda: shares.max(axis=1, initial=0.0),
-        "image_pixels": lambda: (shares > 0).sum(axis=1).astype(np.float64),
-    }
-    return {name: out[name]() for name in names}
+    pixels = values.shape[1]
+    centres = -half_width + (2.0 * half_width / pixels) * (np.arange(pixels) + 0.5)
+    radius = np.hypot(centres[:, None], centres[None, :]).ravel()
+    ranked: np.ndarray | None = None
+    out: dict[str, np.ndarray] = {}
+    for name, (kind, parameters) in {n: p for n, p in parsed.items() if p is not None}.items():
+        if kind == "image_ptd":
+            out[name] = np.sqrt((shares**2).sum(axis=1))
+        elif kind == "image_max":
+            out[name] = shares.max(axis=1, initial=0.0)
+        elif kind == "image_pixels":
+            out[name] = (shares > 0).sum(axis=1).astype(np.float64)
+        elif kind == "share":
+            rank = int(parameters[0])
+            if rank > shares.shape[1]:
+                out[name] = np.zeros(len(shares))
+                continue
+            if ranked is None:
+                ranked = -np.sort(-shares, axis=1)
+            out[name] = ranked[:, rank - 1].copy()
+        else:
+            low, high, kappa = parameters
+            ring = (radius >= low) & (radius < high)
+            out[name] = (shares[:, ring] ** kappa).sum(axis=1)
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ The candidates a mimicker of an anomaly score chooses from (:mod:`bumphunt.metho
     summed in it (the image grid, centring, rotation and flip of ``image_spec``, without its intensity
     power or smearing). Nearby particles merge as in a calorimeter cell, so with ``kappa = 2`` these
     weigh the jet as an image-based network's squared-error loss does;
-``image_ptd``, ``image_max``, ``image_pixels``
-    pT dispersion, brightest-pixel share and lit pixels of the jet's image
+``image_ptd``, ``image_max``, ``image_pixels``, ``image_share{n}``, ``image_ring_{low}_{high}[_k{kappa}]``
+    pT dispersion, brightest-pixel share, lit pixels, the share of the n-th brightest pixel and the
+    (squared, kappa = 2) pT shares in rings around the axis of the jet's image
     (:func:`bumphunt.physics.jet_images.image_observables`): the jet at the resolution of an image-based
     network.
 
@@ -41,9 +42,10 @@ import numpy as np
 from bumphunt.errors import ConfigError
 from bumphunt.physics.efp import EFP_GRAPHS, efps
 from bumphunt.physics.jet_images import (
-    IMAGE_OBSERVABLES,
     ImageSpec,
+    image_observable_names,
     image_observables,
+    is_image_observable,
     jet_images,
     lit_pixels,
 )
@@ -68,7 +70,8 @@ def observable_names(
 
     Kinematics; tau_1..tau_n_max and their ratios tau_{N+1,N} for each of ``betas``; the EFPs up to
     ``efp_degree`` (kappa = beta = 1); the connected EFPs up to ``generalized_degree`` at the other
-    ``betas`` (kappa = 1); and, with ``images``, the image observables and the connected image EFPs up to
+    ``betas`` (kappa = 1); and, with ``images``, the image observables
+    (:func:`~bumphunt.physics.jet_images.image_observable_names`) and the connected image EFPs up to
     ``generalized_degree`` for kappa in (1, 2) and each of ``betas`` (``generalized_degree = 0``: none of
     the connected ones).
     """
@@ -83,7 +86,7 @@ def observable_names(
     connected = efp_names(generalized_degree, connected_only=True) if generalized_degree else ()
     names += [f"{graph}_b{beta:g}" for beta in betas if beta != 1.0 for graph in connected]
     if images:
-        names += IMAGE_OBSERVABLES
+        names += image_observable_names()
         names += [f"image_{g}_k{k}_b{beta:g}" for k in (1, 2) for beta in betas for g in connected]
     return tuple(names)
 
@@ -95,14 +98,14 @@ def check_observable_names(names: Sequence[str]) -> None:
         for name in names
         if name not in _KINEMATIC
         and _efp_exponents(name) is None
-        and name not in IMAGE_OBSERVABLES
+        and not is_image_observable(name)
         and not _TAU.match(name)
     ]
     if unknown:
         raise ConfigError(
             f"unknown observable(s) {unknown}; known: pt, mass, multiplicity, tau<N>_b<beta>, "
             "tau<N><M>_b<beta>, [image_]efp_d<degree>_<k>[_k<kappa>][_b<beta>], image_ptd, image_max, "
-            "image_pixels "
+            "image_pixels, image_share<n>, image_ring_<low>_<high>[_k<kappa>] "
             "(bumphunt.physics.jet_observables)"
         )
 
@@ -170,9 +173,11 @@ def jet_observables(
     for (of_image, kappa, beta), graphs in by_exponents.items():
         values = efps(*particles[of_image], list(graphs), kappa=kappa, beta=beta)
         out.update({name: values[graph] for graph, aliases in graphs.items() for name in aliases})
-    wanted_image = [name for name in names if name in IMAGE_OBSERVABLES]
+    wanted_image = [name for name in names if is_image_observable(name)]
     if wanted_image:
-        out.update(image_observables(jet_images(*_flat(jets), spec), wanted_image))
+        out.update(
+            image_observables(jet_images(*_flat(jets), spec), wanted_image, half_width=spec.half_width)
+        )
     for name in names:
         if name in out:
             continue
