@@ -223,6 +223,11 @@ def jet_images(
     return images.astype(np.float32)
 
 
+def _pixel_centres(pixels: int, half_width: float) -> np.ndarray:
+    """Centres of the pixels along one image axis (phi or eta, same units as ``half_width``)."""
+    return -half_width + (2.0 * half_width / pixels) * (np.arange(pixels) + 0.5)
+
+
 def lit_pixels(images: np.ndarray, half_width: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The lit pixels of jet images as zero-padded pseudo-particles, brightest first.
 
@@ -247,7 +252,7 @@ def lit_pixels(images: np.ndarray, half_width: float) -> tuple[np.ndarray, np.nd
     n_lit = max(int(np.count_nonzero(flat > 0, axis=1).max(initial=0)), 1)
     order = np.argsort(-flat, axis=1, kind="stable")[:, :n_lit]
     intensity = np.maximum(np.take_along_axis(flat, order, axis=1), 0.0)
-    centres = -half_width + (2.0 * half_width / pixels) * (np.arange(pixels) + 0.5)
+    centres = _pixel_centres(pixels, half_width)
     return intensity, centres[order % pixels], centres[order // pixels]
 
 
@@ -305,11 +310,12 @@ def image_observables(
         raise ValueError(f"images must have shape (n_jets, pixels, pixels), got {values.shape}")
     shares = _normalised(values).reshape(len(values), -1)
     pixels = values.shape[1]
-    centres = -half_width + (2.0 * half_width / pixels) * (np.arange(pixels) + 0.5)
+    centres = _pixel_centres(pixels, half_width)
     radius = np.hypot(centres[:, None], centres[None, :]).ravel()
     ranked: np.ndarray | None = None
     out: dict[str, np.ndarray] = {}
-    for name, (kind, parameters) in {n: p for n, p in parsed.items() if p is not None}.items():
+    known = {name: kind for name, kind in parsed.items() if kind is not None}  # all of them, checked above
+    for name, (kind, parameters) in known.items():
         if kind == "image_ptd":
             out[name] = np.sqrt((shares**2).sum(axis=1))
         elif kind == "image_max":
