@@ -194,3 +194,20 @@ def test_bad_ensemble_settings_are_named(setting, message):
         AutoencoderEnsemble(**setting).fit(np.ones((20, 12, 12)))
     with pytest.raises(NotFittedError, match="AutoencoderEnsemble is not fitted"):
         AutoencoderEnsemble().score(np.ones((2, 12, 12)))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_autoencoder_on_cuda_learns_like_the_one_on_cpu(trained):
+    cpu_model, _ = trained
+    images = _images(np.random.default_rng(0), 1500, False)
+    model = JetImageAutoencoder(max_epochs=15, patience=3, device="auto", seed=1).fit(images)
+    assert model.device_.type == "cuda"
+    probe = np.random.default_rng(5)
+    background, anomalous = _images(probe, 300, False), _images(probe, 300, True)
+    scores = np.concatenate([model.score(background), model.score(anomalous)])
+    assert auc(scores, np.repeat([0, 1], 300)) > 0.95
+    assert scores.dtype == np.float64 and np.all(np.isfinite(scores))
+    # a network trained on the GPU rebuilds the background about as well as the one trained on the CPU
+    cpu_loss = cpu_model.score(background).mean()
+    assert model.score(background).mean() == pytest.approx(cpu_loss, rel=0.5)

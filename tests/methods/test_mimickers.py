@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 from bumphunt.errors import ConfigError, DataFormatError, NotFittedError
@@ -50,26 +51,52 @@ def test_the_paired_network_is_antisymmetric_under_swapping_the_pair(events):
     assert agree.mean() > 0.9
 
 
+def _with_zeros(X: np.ndarray) -> np.ndarray:
+    """Log-normal observables spanning orders of magnitude; the third is zero on a fifth of the events
+    (like the pT share of an outer ring), the fourth takes both signs."""
+    out = np.exp(2.0 * X)
+    out[:, 2] = np.where(X[:, 2] > 0.84, 0.0, out[:, 2])
+    out[:, 3] = X[:, 3]
+    return out
+
+
 @pytest.mark.parametrize("kind", [HighLevelNetwork, PairedNetwork])
-def test_positive_observables_enter_as_logarithms(kind, events):
+def test_non_negative_observables_enter_as_logarithms(kind, events):
     train, test = events
-    positive = np.exp(2.0 * train)  # log-normal observables spanning orders of magnitude
-    positive[:, 3] = train[:, 3]  # one that takes both signs stays as it is
+    positive = _with_zeros(train)
     model = kind(seed=3, **SETTINGS).fit(positive, _score(train))
     np.testing.assert_array_equal(model.log_columns_, [True, True, True, False])
-    logged = positive.copy()
-    logged[:, :3] = np.log(positive[:, :3])
-    by_hand = kind(seed=3, log_inputs=False, **SETTINGS).fit(logged, _score(train))
-    test_positive = np.exp(2.0 * test)
-    test_positive[:, 3] = test[:, 3]
-    test_logged = test_positive.copy()
-    # a value below the training range is taken at the training minimum (a log of 0 does not exist)
-    test_logged[:, :3] = np.log(np.maximum(test_positive[:, :3], positive[:, :3].min(axis=0)))
-    np.testing.assert_allclose(model.score(test_positive), by_hand.score(test_logged), rtol=1e-5, atol=1e-6)
+    # the column with zeros is shifted by half its smallest positive value, the others not at all
+    offset = 0.5 * positive[positive[:, 2] > 0, 2].min()
+    np.testing.assert_allclose(model.log_offset_, [0.0, 0.0, offset, 0.0])
+
+    def by_hand_log(X: np.ndarray) -> np.ndarray:
+        out = X.copy()
+        shifted = X[:, :3] + model.log_offset_[:3]
+        # a value below the training range is taken at the training minimum (a log of 0 does not exist)
+        out[:, :3] = np.log(np.maximum(shifted, (positive[:, :3] + model.log_offset_[:3]).min(axis=0)))
+        return out
+
+    by_hand = kind(seed=3, log_inputs=False, **SETTINGS).fit(by_hand_log(positive), _score(train))
+    test_positive = _with_zeros(test)
+    np.testing.assert_allclose(
+        model.score(test_positive), by_hand.score(by_hand_log(test_positive)), rtol=1e-5, atol=1e-6
+    )
+    # zeros, and a negative value where training saw none, land at the (shifted) training minimum
     test_positive[:5, 0] = 0.0
-    floor = test_logged.copy()
-    floor[:5, 0] = np.log(positive[:, 0].min())
-    np.testing.assert_allclose(model.score(test_positive[:5]), by_hand.score(floor[:5]), rtol=1e-5, atol=1e-6)
+    test_positive[:5, 2] = -1.0
+    floor = by_hand_log(test_positive[:5])
+    np.testing.assert_allclose(floor[:, 0], np.log(positive[:, 0].min()))
+    np.testing.assert_allclose(floor[:, 2], np.log(offset))
+    np.testing.assert_allclose(model.score(test_positive[:5]), by_hand.score(floor), rtol=1e-5, atol=1e-6)
+    # an observable that is negative or zero on every training event stays as it is
+    negative = positive.copy()
+    negative[:, 0] = -positive[:, 0]
+    negative[:, 1] = np.minimum(train[:, 1], 0.0)
+    again = clone(model).fit(negative, _score(train))
+    np.testing.assert_array_equal(again.log_columns_, [False, False, True, False])
+    # and with log_inputs=False nothing is logged
+    assert not by_hand.log_columns_.any()
 
 
 def test_bad_input_is_named(events):
@@ -87,3 +114,19 @@ def test_bad_input_is_named(events):
     model = HighLevelNetwork(**SETTINGS).fit(train[:200], _score(train[:200]))
     with pytest.raises(DataFormatError, match="fitted on 4 observables, got 3"):
         model.score(train[:, :3])
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("kind", [HighLevelNetwork, PairedNetwork])
+def test_mimickers_on_cuda_reproduce_the_ordering(kind, events):
+    train, test = events
+    settings = {**SETTINGS, "device": "auto"}
+    model = kind(seed=1, **settings).fit(_with_zeros(train), _score(train))
+    assert model.device_.type == "cuda"
+    scores = model.score(_with_zeros(test))
+    assert scores.dtype == np.float64
+    assert average_decision_ordering(_score(test), scores) > 0.93
+    if kind is PairedNetwork:
+        first, second = _with_zeros(test[:500]), _with_zeros(test[500:1000])
+        np.testing.assert_allclose(model.pair_logit(first, second), -model.pair_logit(second, first))
