@@ -13,6 +13,7 @@ trained on the first ``--train`` background jets, the greedy selection for the H
    score to be mimicked is, a ceiling for any mimicker's ADO;
 4. the wall time of each run.
 
+With ``--out DIR`` each seed's summary, figures and per-jet scores (``scores.npz``) are written there.
 ``--jets-cache FILE.npz`` keeps the images and observables of the jets read (computing the EFPs of tens
 of thousands of jets takes minutes), so that a rerun with the same files and sizes starts at once.
 
@@ -103,6 +104,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
         if args.out is not None:
             write_interpretation(summary, args.out / f"seed{seed}")
+            _save_scores(args.out / f"seed{seed}" / "scores.npz", summary["scores"])
         runs.append({k: v for k, v in summary.items() if k != "scores"} | {"seconds": seconds})
         ae_test.append(summary["scores"]["autoencoder"]["test"])
         print(f"\nseed {seed}: {seconds:.0f} s, sizes {summary['sizes']}")
@@ -156,6 +158,13 @@ def _save_jets(path: Path, jets: tuple[JetTable, dict[str, JetTable]]) -> None:
         arrays[f"{name}/images"] = table.images
         arrays.update({f"{name}/obs/{k}": v for k, v in table.observables.items()})
     with atomic_path(path) as tmp, tmp.open("wb") as stream:  # a file object: savez adds no suffix
+        np.savez(stream, **arrays)
+
+
+def _save_scores(path: Path, scores: dict[str, dict[str, np.ndarray]]) -> None:
+    """Each method's per-jet scores (``autoencoder/test``, ``pnn/signal:w``, ...), for later studies."""
+    arrays = {f"{method}/{sample}": values for method, by in scores.items() for sample, values in by.items()}
+    with atomic_path(path) as tmp, tmp.open("wb") as stream:
         np.savez(stream, **arrays)
 
 
