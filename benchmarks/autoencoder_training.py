@@ -1,7 +1,8 @@
 """Training time of the jet-image autoencoder on each torch device: CUDA against the CPU (issue 16).
 
-Trains :class:`bumphunt.methods.JetImageAutoencoder` with the settings of ``bumphunt interpret`` (60
-epochs, cosine schedule at 1e-2 after 2 warm-up epochs, a fifth held out for early stopping) on the
+Trains :class:`bumphunt.methods.JetImageAutoencoder` with the settings of ``bumphunt interpret``
+(:class:`bumphunt.interpretable.InterpretPlan`'s defaults: 60 epochs, cosine schedule at 1e-2 after 2
+warm-up epochs; a fifth held out for early stopping) on the
 first ``--train`` background images of a jets cache of ``benchmarks/interpretable_ad.py`` (or any
 ``.npz`` with ``background/images``) and scores the next ``--test``. For each device it prints the wall
 time, the time per epoch, the best validation loss and the mean test score; then the ADO between the
@@ -16,13 +17,18 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import numpy as np
 import torch
 
+from bumphunt.interpretable import InterpretPlan
 from bumphunt.methods.autoencoder import JetImageAutoencoder
 from bumphunt.stats.ordering import average_decision_ordering
+
+# the autoencoder settings of ``bumphunt interpret``
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(InterpretPlan)}
 
 
 def main() -> None:
@@ -32,7 +38,7 @@ def main() -> None:
     parser.add_argument("--images", required=True, help="npz holding background/images (n, side, side)")
     parser.add_argument("--train", type=int, default=12_000)
     parser.add_argument("--test", type=int, default=10_000)
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["autoencoder_epochs"])
     parser.add_argument("--cpu-epochs", type=int, default=None, help="epochs on the CPU (default: --epochs)")
     parser.add_argument("--devices", default="cpu,cuda")
     parser.add_argument("--seed", type=int, default=0)
@@ -56,9 +62,9 @@ def main() -> None:
         epochs = args.cpu_epochs if device == "cpu" and args.cpu_epochs else args.epochs
         model = JetImageAutoencoder(
             max_epochs=epochs,
-            schedule="cosine",
-            learning_rate=1e-2,
-            warmup_epochs=2,
+            schedule=DEFAULTS["autoencoder_schedule"],
+            learning_rate=DEFAULTS["autoencoder_learning_rate"],
+            warmup_epochs=DEFAULTS["autoencoder_warmup_epochs"],
             device=device,
             seed=args.seed,
         )
