@@ -47,6 +47,18 @@ def test_default_config_builds_the_library_defaults():
     assert {k: detector.classifier.get_params()[k] for k in classifier} == classifier
 
 
+def test_flow_members_build_a_mixture_of_the_configured_flow():
+    from bumphunt.methods import ConditionalFlow, FlowMixture
+    from bumphunt.search import build_detector
+
+    method = parse_config(with_(MINIMAL, method={"flow": {"members": 3, "bins": 6}})).method
+    detector = build_detector(method)
+    assert isinstance(detector.flow, FlowMixture) and detector.flow.members == 3
+    assert isinstance(detector.flow.flow, ConditionalFlow) and detector.flow.flow.bins == 6
+    with pytest.raises(ConfigError, match=r"method\.flow\.members"):
+        parse_config(with_(MINIMAL, method={"flow": {"members": 0}}))
+
+
 def test_example_is_valid_and_documents_every_section():
     values = yaml.safe_load(example_yaml())
     cfg = parse_config(values, "example")

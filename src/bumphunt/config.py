@@ -308,6 +308,12 @@ class FlowConfig(_Model):
         default=0.2, gt=0, lt=1, description="Share of each flow's events held out for early stopping."
     )
     device: str = Field(default="auto", description="`auto` (CUDA when present), `cpu` or `cuda`.")
+    members: int = Field(
+        default=1,
+        ge=1,
+        description="Flows per sideband group, trained alike with different seeds and sampled as an "
+        "equal-weight mixture (averages their training noise; costs `members` times the flow time).",
+    )
     asinh_features: tuple[str, ...] = Field(
         default=(),
         description="Features the flow sees through asinh(x / s), s their 25 % quantile of |x| (heavy tails "

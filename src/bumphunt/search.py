@@ -347,6 +347,7 @@ def build_detector(
         ClusterScan,
         ConditionalFlow,
         FeatureAutoencoder,
+        FlowMixture,
         HGBEnsemble,
         MLPEnsemble,
     )
@@ -381,7 +382,7 @@ def build_detector(
         )
         return Cathode(
             classifier,
-            flow=flow,
+            flow=flow if f.members == 1 else FlowMixture(flow, members=f.members),
             oversampling=method.oversampling,
             flow_folds=method.flow_folds,
             mass_scaled=f.mass_scaled,

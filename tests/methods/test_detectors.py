@@ -9,7 +9,7 @@ from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, N
 from bumphunt.events import EventSet, Window
 from bumphunt.methods import DETECTORS, Detector
 from bumphunt.methods.detectors import BackgroundCheck, Cathode, ClusterScan, CWoLa, IdealizedAD, Supervised
-from bumphunt.methods.flows import ConditionalFlow
+from bumphunt.methods.flows import ConditionalFlow, FlowMixture
 from bumphunt.stats.metrics import auc
 
 
@@ -67,7 +67,9 @@ def test_supervised_with_uninformative_labels_stays_near_half(toy, window, class
 
 def test_cathode_reports_background_model_check(toy, window, classifier) -> None:
     events = toy(6000, 120, 1)
-    detector = Cathode(classifier, n_folds=3, flow=small_flow(), oversampling=2.0).fit(events, window)
+    # one snapshot per flow: its density is then that of the epoch whose loss the history reports
+    flow = small_flow().set_params(snapshots=1)
+    detector = Cathode(classifier, n_folds=3, flow=flow, oversampling=2.0).fit(events, window)
     n_sr, n_sb = len(events.signal_region(window)), len(events.sidebands(window))
     # two sideband groups (the default), each with its own flow and 2 samples per SR event
     assert len(detector.flows_) == 2
@@ -115,6 +117,11 @@ def test_cathode_flows_model_mass_scaled_features_divided_by_the_mass(toy, windo
     assert [list(f.mass_scaled_) for f in own.fit(named, window).flows_] == [[1], [1]]
     none = Cathode(classifier, mass_scaled="auto", **settings).fit(events, window)
     assert [list(f.mass_scaled_) for f in none.flows_] == [[], []]
+    # a mixture of flows passes the setting on to its members
+    mixture = FlowMixture(flow.set_params(mass_scaled=()), members=2)
+    mixed = Cathode(classifier, mass_scaled="auto", **{**settings, "flow": mixture}).fit(named, window)
+    assert [[list(m.mass_scaled_) for m in f.flows_] for f in mixed.flows_] == [[[0, 2], [0, 2]]] * 2
+    assert mixture.flow.mass_scaled == ()  # the detector's own flow is left as it was
     with pytest.raises(ConfigError, match=r"mass_scaled names \['mjj'\] that are not features"):
         Cathode(classifier, mass_scaled=["mjj"]).fit(named, window)
     with pytest.raises(ConfigError, match="mass_scaled must be 'auto', None or feature names, got 'all'"):

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
         IdealizedAD,
         Supervised,
     )
-    from bumphunt.methods.flows import ConditionalFlow
+    from bumphunt.methods.flows import ConditionalFlow, FlowMixture
     from bumphunt.methods.kfold import KFoldClassifier, assign_folds
     from bumphunt.methods.mass_density import KDEMassDensity
     from bumphunt.methods.pfn import ParticleFlowNetwork, PFNClassifier
@@ -55,6 +55,7 @@ _SUBMODULES = {
     "ClusterHistogramClassifier": "cluster_scanning",
     "ClusterScan": "detectors",
     "ConditionalFlow": "flows",
+    "FlowMixture": "flows",
     "DETECTORS": "detectors",
     "Detector": "base",
     "FeatureAutoencoder": "autoencoder",
@@ -90,6 +91,7 @@ __all__ = [
     "ConditionalFlow",
     "Detector",
     "FeatureAutoencoder",
+    "FlowMixture",
     "HGBEnsemble",
     "IdealizedAD",
     "JetImageAutoencoder",

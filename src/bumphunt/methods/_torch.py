@@ -135,7 +135,7 @@ def train_with_early_stopping(
     rollback: float | None = None,
     abandon: Callable[[Sequence[float]], bool] | None = None,
     progress: ProgressCallback | None = None,
-    epoch_end: Callable[[int], None] | None = None,
+    epoch_end: Callable[[int, float], None] | None = None,
     name: str = "model",
 ) -> TrainingHistory:
     """Train ``module`` with Adam and early stopping; restore the best epoch's parameters.
@@ -172,8 +172,8 @@ def train_with_early_stopping(
     progress
         ``progress(epoch, max_epochs)`` after each epoch.
     epoch_end
-        ``epoch_end(epoch)`` after each epoch (from 0), with the module in evaluation mode and the
-        epoch's parameters (to follow metrics along training).
+        ``epoch_end(epoch, validation_loss)`` after each epoch (from 0), with the module in evaluation
+        mode and the epoch's parameters (to follow metrics along training, or keep snapshots).
     name
         Name of the model in log messages.
     """
@@ -243,7 +243,7 @@ def train_with_early_stopping(
             validation_loss,
         )
         if epoch_end is not None:
-            epoch_end(epoch)
+            epoch_end(epoch, validation_loss)
         if scheduler is not None:
             scheduler.step(validation_loss)
         if rollback is not None and best_epoch >= 0 and not validation_loss <= rollback * best_loss:

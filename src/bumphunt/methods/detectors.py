@@ -53,7 +53,7 @@ from bumphunt.events import EventSet, Window
 from bumphunt.methods._progress import ProgressCallback
 from bumphunt.methods._torch import resolve_device
 from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
-from bumphunt.methods.flows import ConditionalFlow
+from bumphunt.methods.flows import ConditionalFlow, FlowMixture
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
 from bumphunt.methods.mass_density import KDEMassDensity
 from bumphunt.methods.unsupervised import AutoencoderAD
@@ -533,8 +533,15 @@ class Cathode(_Detector):
         """The unfitted flow every group clones: ``flow`` (or the default) with ``mass_scaled`` applied."""
         flow = clone(ConditionalFlow() if self.flow is None else self.flow)
         scaled = self._mass_scaled_columns(names)
-        if scaled is not None and (scaled or "mass_scaled" in flow.get_params(deep=False)):
-            flow.set_params(mass_scaled=scaled)
+        if scaled is not None:
+            # a ConditionalFlow takes it itself, a FlowMixture passes it on to its members' flow
+            if isinstance(flow, FlowMixture):
+                flow.set_params(flow=clone(ConditionalFlow() if flow.flow is None else flow.flow))
+                key = "flow__mass_scaled"
+            else:
+                key = "mass_scaled"
+            if scaled or key in flow.get_params(deep=True):
+                flow.set_params(**{key: scaled})
         return flow
 
     def _mass_scaled_columns(self, names: Sequence[str]) -> list[int] | None:

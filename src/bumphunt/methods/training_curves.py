@@ -111,7 +111,7 @@ def mlp_training_curves(
     train, test = tensors(X_train, y_train), tensors(X_test, y_test)
     recorded: list[tuple[int, float, float, float, float]] = []
 
-    def record(epoch: int) -> None:
+    def record(epoch: int, validation_loss: float) -> None:
         if epoch == 0 or (epoch + 1) % record_every == 0 or epoch + 1 == epochs:
             train_accuracy, train_loss = _metrics(module, train[0], train[1])
             test_accuracy, test_loss = _metrics(module, test[0], test[1])
