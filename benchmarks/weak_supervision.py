@@ -17,7 +17,7 @@ Usage:
   python benchmarks/weak_supervision.py --qcd qcd.h5 --extra-qcd qcd_extra.h5 --signal wprime.h5 \
       [--s-over-b 0 0.01 0.02 0.05] [--seeds 3] [--methods supervised iad cathode cwola]
       [--members 10] [--flow-kind nsf] [--flow-epochs 100] [--flow-patience 6] [--flow-schedule cosine]
-      [--flow-preprocessing quantile] [--mass-scaled none]
+      [--flow-preprocessing default] [--flow-snapshots 10] [--flow-members 1] [--mass-scaled none]
 """
 
 from __future__ import annotations
@@ -31,8 +31,16 @@ import numpy as np
 
 from bumphunt.events import EventSet, Window, concatenate
 from bumphunt.io import read_events
-from bumphunt.methods import Cathode, ConditionalFlow, CWoLa, HGBEnsemble, IdealizedAD, Supervised
-from bumphunt.methods.preprocessing import Chain, MinMaxLogit, Standardize
+from bumphunt.methods import (
+    Cathode,
+    ConditionalFlow,
+    CWoLa,
+    FlowMixture,
+    HGBEnsemble,
+    IdealizedAD,
+    Supervised,
+)
+from bumphunt.methods.preprocessing import Chain, MinMaxLogit, QuantileNormal, Standardize
 from bumphunt.stats.metrics import auc, max_sic
 
 METHODS = ("supervised", "iad", "cathode", "cwola")
@@ -86,10 +94,17 @@ def make_detector(name: str, args: argparse.Namespace, seed: int) -> Detector:
             "max_epochs": args.flow_epochs,
             "patience": args.flow_patience,
             "lr_schedule": args.flow_schedule,
+            "snapshots": args.flow_snapshots,
         }
         if args.flow_preprocessing == "minmax-logit":
             given["preprocessing"] = Chain([MinMaxLogit(alpha=1e-3), Standardize()])
-        flow = ConditionalFlow(**{k: v for k, v in given.items() if v is not None})
+        elif args.flow_preprocessing == "quantile":
+            given["preprocessing"] = Chain([QuantileNormal(), Standardize()])
+        flow: ConditionalFlow | FlowMixture = ConditionalFlow(
+            **{k: v for k, v in given.items() if v is not None}
+        )
+        if args.flow_members > 1:
+            flow = FlowMixture(flow, members=args.flow_members)
         mass_scaled = {"auto": "auto", "none": None}[args.mass_scaled]
         return Cathode(classifier, flow=flow, mass_scaled=mass_scaled, seed=seed)
     return {"supervised": Supervised, "iad": IdealizedAD, "cwola": CWoLa}[name](classifier, seed=seed)
@@ -149,10 +164,13 @@ def main() -> None:
     parser.add_argument("--flow-schedule", choices=["cosine", "plateau"], help="default: ConditionalFlow's")
     parser.add_argument(
         "--flow-preprocessing",
-        choices=["quantile", "minmax-logit"],
-        default="quantile",
-        help="features before the flow: the default QuantileNormal, or CATHODE's min-max + logit",
+        choices=["default", "quantile", "minmax-logit"],
+        default="default",
+        help="features before the flow: ConditionalFlow's default (min-max + logit), or QuantileNormal, "
+        "or min-max + logit",
     )
+    parser.add_argument("--flow-snapshots", type=int, help="default: ConditionalFlow's")
+    parser.add_argument("--flow-members", type=int, default=1, help="flows per group (FlowMixture)")
     parser.add_argument(
         "--mass-scaled",
         choices=["auto", "none"],

@@ -62,26 +62,34 @@ def test_edges_equal_scikit_learn(weighted: bool) -> None:
     np.testing.assert_array_equal(ours.transform(X), reference.transform(X))
 
 
-@pytest.mark.skipif(not SKLEARN_WEIGHTED_BINNING, reason="scikit-learn < 1.9 bins at unweighted quantiles")
-def test_hgb_member_equals_scikit_learn_on_raw_features() -> None:
-    """One ensemble member gives exactly the probabilities of scikit-learn fitted on the raw features."""
+def test_hgb_members_share_the_bins_of_all_events() -> None:
+    """The ensemble bins its events once; each member is scikit-learn on those bins, its split, weights."""
     X = features(6000, seed=4)
     y = (X[:, 0] + 0.3 * X[:, 1] + np.random.default_rng(5).normal(size=len(X)) > 1.2).astype(int)
     X_test = features(3000, seed=6)
-    ensemble = HGBEnsemble(1, max_iter=40, seed=7).fit(X, y)
-    member = ensemble.members_[0]
-    seed = member.model.random_state
-    # rebuild the member's split and weights as HGBEnsemble.fit does
+    ensemble = HGBEnsemble(2, max_iter=40, seed=7).fit(X, y)
+    w = balanced_weights(y, np.ones(len(y)))
+    shared = QuantileBins().fit(X, w)
+    for mine, expected in zip(ensemble.bins_.thresholds_, shared.thresholds_, strict=True):
+        np.testing.assert_array_equal(mine, expected)
+    binned = shared.transform(X)
     from bumphunt.seeding import child_seeds
 
-    (child,) = child_seeds(7, 1)
-    train, val = stratified_split(y, 0.2, np.random.default_rng(child))
-    w = balanced_weights(y, np.ones(len(y)))
-    raw = HistGradientBoostingClassifier(
-        max_iter=40, early_stopping=True, scoring="loss", n_iter_no_change=10, random_state=seed
-    ).fit(X[train], y[train], sample_weight=w[train], X_val=X[val], y_val=y[val], sample_weight_val=w[val])
-    assert raw.n_iter_ == member.model.n_iter_
-    np.testing.assert_array_equal(ensemble.predict_proba(X_test)[:, 1], raw.predict_proba(X_test)[:, 1])
+    probabilities = []
+    for member, child in zip(ensemble.members_, child_seeds(7, 2), strict=True):
+        train, val = stratified_split(y, 0.2, np.random.default_rng(child))
+        seed = member.random_state
+        raw = HistGradientBoostingClassifier(
+            max_iter=40, early_stopping=True, scoring="loss", n_iter_no_change=10, random_state=seed
+        ).fit(
+            binned[train], y[train], sample_weight=w[train], X_val=binned[val], y_val=y[val],
+            sample_weight_val=w[val],
+        )  # fmt: skip
+        assert raw.n_iter_ == member.n_iter_
+        probabilities.append(raw.predict_proba(shared.transform(X_test))[:, 1])
+    np.testing.assert_allclose(
+        ensemble.predict_proba(X_test)[:, 1], np.mean(probabilities, axis=0), rtol=1e-12
+    )
 
 
 def test_bad_input() -> None:
