@@ -41,8 +41,9 @@ def training() -> tuple[np.ndarray, np.ndarray]:
 def test_flow_learns_mean_shifting_with_mass(kind: str, training) -> None:
     # Tolerances: about twice the spread over flow seeds 0-2 seen with these settings (slope within
     # 3 %, intercept 0.04, width 15 %, other feature's mean 0.08, mean log-likelihood 0.05). An affine
-    # flow cannot undo the curvature that the default min-max + logit puts near the ends of the range
-    # (x0's width at 2800 GeV read 0.57-0.59 for 0.5), so the MAF sees the features standardized only.
+    # flow cannot undo the curvature a nonlinear preprocessing puts near the ends of the range (after
+    # min-max + logit x0's width at 2800 GeV read 0.57-0.59 for 0.5), so the MAF sees the Gaussian
+    # features only standardized.
     settings = {"preprocessing": Standardize()} if kind == "maf" else {}
     flow = small_flow(kind, **settings).fit(*training)
     grid = np.array([2800.0, 3500.0, 4200.0])
