@@ -99,6 +99,13 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
     return weights / weights.sum(dim=-1, keepdim=True)
 
 
+def _log_mean_exp(values: np.ndarray) -> np.ndarray:
+    """``log(mean(exp(values), axis=0))`` computed without overflow: the log-density of an equal-weight
+    mixture from its components' log-densities (one row each)."""
+    top = values.max(axis=0)
+    return top + np.log(np.exp(values - top).mean(axis=0))
+
+
 def default_preprocessing() -> Chain:
     """The features' preprocessing of :class:`ConditionalFlow` when none is given: each feature
     made normal through its smoothed distribution function, then standardized."""
@@ -537,8 +544,7 @@ class ConditionalFlow(BaseEstimator):
                 for flow in self.snapshots_
             ]
         )
-        top = values.max(axis=0)
-        return top + np.log(np.exp(values - top).mean(axis=0)) + log_det
+        return _log_mean_exp(values) + log_det
 
     def sample(self, n: int, m: npt.ArrayLike, *, seed: SeedLike | None = None) -> np.ndarray:
         """Draw one event at each mass: ``n`` samples, shape ``(n, n_features)``, original feature space.
@@ -634,9 +640,7 @@ class FlowMixture(BaseEstimator):
     def log_prob(self, X: npt.ArrayLike, m: npt.ArrayLike) -> np.ndarray:
         """``log p(x | m)`` of the mixture: the log of the members' mean density, one value per event."""
         self._check_fitted()
-        values = np.stack([flow.log_prob(X, m) for flow in self.flows_])
-        top = values.max(axis=0)
-        return top + np.log(np.exp(values - top).mean(axis=0))
+        return _log_mean_exp(np.stack([flow.log_prob(X, m) for flow in self.flows_]))
 
     def sample(self, n: int, m: npt.ArrayLike, *, seed: SeedLike | None = None) -> np.ndarray:
         """One event at each mass, each from a member picked at random (as :meth:`ConditionalFlow.sample`)."""
