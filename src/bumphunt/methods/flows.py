@@ -106,6 +106,12 @@ def _log_mean_exp(values: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(values - top).mean(axis=0))
 
 
+def _component_rows(n_components: int, n: int, seed: SeedLike) -> list[np.ndarray]:
+    """For ``n`` draws of an equal-weight mixture, the rows each component supplies (picked at random)."""
+    pick = np.random.default_rng(seed).integers(n_components, size=n)
+    return [np.flatnonzero(pick == k) for k in range(n_components)]
+
+
 def default_preprocessing() -> Chain:
     """The features' preprocessing of :class:`ConditionalFlow` when none is given: each feature
     made normal through its smoothed distribution function, then standardized."""
@@ -564,11 +570,11 @@ class ConditionalFlow(BaseEstimator):
             raise ConfigError(f"n must be a non-negative integer, got {n!r}")
         masses = self._masses(m, int(n))
         draw_seed, pick_seed = child_seeds(self._sample_seeds.spawn(1)[0] if seed is None else seed, 2)
-        snapshot = np.random.default_rng(pick_seed).integers(len(self.snapshots_), size=int(n))
         y = np.zeros((int(n), self.n_features_in_))
         with seeded(draw_seed, self.device_):
-            for k, flow in enumerate(self.snapshots_):
-                rows = np.flatnonzero(snapshot == k)
+            for flow, rows in zip(
+                self.snapshots_, _component_rows(len(self.snapshots_), int(n), pick_seed), strict=True
+            ):
                 for i in range(0, len(rows), EVAL_BATCH_SIZE):
                     batch = rows[i : i + EVAL_BATCH_SIZE]
                     y[batch] = flow(self._context(masses[batch])).sample().double().cpu().numpy()
@@ -651,9 +657,8 @@ class FlowMixture(BaseEstimator):
         pick_seed, *draw_seeds = child_seeds(
             self._sample_seeds.spawn(1)[0] if seed is None else seed, 1 + len(self.flows_)
         )
-        member = np.random.default_rng(pick_seed).integers(len(self.flows_), size=int(n))
         out = np.empty((int(n), self.flows_[0].n_features_in_))
-        for k, (flow, draw_seed) in enumerate(zip(self.flows_, draw_seeds, strict=True)):
-            rows = member == k
-            out[rows] = flow.sample(int(rows.sum()), masses[rows], seed=draw_seed)
+        rows_of = _component_rows(len(self.flows_), int(n), pick_seed)
+        for flow, draw_seed, rows in zip(self.flows_, draw_seeds, rows_of, strict=True):
+            out[rows] = flow.sample(len(rows), masses[rows], seed=draw_seed)
         return out
