@@ -8,7 +8,15 @@ import pytest
 from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, NotFittedError
 from bumphunt.events import EventSet, Window
 from bumphunt.methods import DETECTORS, Detector
-from bumphunt.methods.detectors import BackgroundCheck, Cathode, ClusterScan, CWoLa, IdealizedAD, Supervised
+from bumphunt.methods.detectors import (
+    BackgroundCheck,
+    Cathode,
+    ClusterScan,
+    CWoLa,
+    IdealizedAD,
+    Supervised,
+    flow_check,
+)
 from bumphunt.methods.flows import ConditionalFlow, FlowMixture
 from bumphunt.stats.metrics import auc
 
@@ -99,6 +107,49 @@ def test_cathode_reports_background_model_check(toy, window, classifier) -> None
     assert check.auc == pytest.approx(np.mean(check.group_aucs), rel=1e-12)
     expected = np.sqrt(sum((2 * n + 1) / (12 * n**2) for n in sizes)) / 2
     assert check.null_std == pytest.approx(expected, rel=1e-12)
+
+
+class GaussianModel:
+    """Stands in for a fitted flow of the toy background: standard-normal features, the first shifted."""
+
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def sample(self, n: int, m: np.ndarray, *, seed: int) -> np.ndarray:
+        self.masses = np.asarray(m)
+        x = np.random.default_rng(seed).standard_normal((n, 3))
+        x[:, 0] += self.shift
+        return x
+
+
+def test_flow_check_reads_half_for_the_true_density_and_flags_a_wrong_one(toy, classifier) -> None:
+    events = toy(4000, 0, 11)
+    n = len(events)
+    exact = GaussianModel(0.0)
+    check = flow_check(exact, events.features, events.mass, classifier=classifier, n_folds=3, seed=1)
+    # one sample at the mass of each event
+    np.testing.assert_array_equal(exact.masses, events.mass)
+    assert check.n_data == check.n_samples == n and check.group_aucs == (check.auc,)
+    assert check.null_std == pytest.approx(np.sqrt((2 * n + 1) / (12 * n**2)), rel=1e-12)
+    assert abs(check.pull) < 3
+    # a 0.3 sigma shift of one feature: an ideal classifier reads AUC 0.58, about 13 null sigma
+    wrong = flow_check(GaussianModel(0.3), events.features, events.mass, classifier=classifier, n_folds=3)
+    assert wrong.pull > 6
+    again = flow_check(GaussianModel(0.3), events.features, events.mass, classifier=classifier, n_folds=3)
+    assert again == wrong
+
+
+def test_flow_check_rejects_bad_input(toy) -> None:
+    events = toy(200, 0, 12)
+    model = GaussianModel(0.0)
+    with pytest.raises(DataFormatError, match="mass"):
+        flow_check(model, events.features, events.mass[:-1])
+    with pytest.raises(DataFormatError, match="features"):
+        flow_check(model, events.features[:, 0], events.mass)
+    with pytest.raises(ConfigError, match="n_folds"):
+        flow_check(model, events.features, events.mass, n_folds=1)
+    with pytest.raises(ConfigError, match="at least 10 events"):
+        flow_check(model, events.features[:9], events.mass[:9], n_folds=5)
 
 
 def test_cathode_flows_model_mass_scaled_features_divided_by_the_mass(toy, window, classifier) -> None:

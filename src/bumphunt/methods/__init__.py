@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         CWoLa,
         IdealizedAD,
         Supervised,
+        flow_check,
     )
     from bumphunt.methods.flows import ConditionalFlow, FlowMixture
     from bumphunt.methods.kfold import KFoldClassifier, assign_folds
@@ -75,6 +76,7 @@ _SUBMODULES = {
     "ThresholdClassifier": "threshold",
     "TrainingCurves": "training_curves",
     "assign_folds": "kfold",
+    "flow_check": "detectors",
     "mlp_training_curves": "training_curves",
 }
 
@@ -108,6 +110,7 @@ __all__ = [
     "ThresholdClassifier",
     "TrainingCurves",
     "assign_folds",
+    "flow_check",
     "mlp_training_curves",
 ]
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from joblib import Parallel, delayed, parallel_config
 from sklearn.base import BaseEstimator, clone
@@ -52,6 +53,7 @@ from bumphunt.errors import ConfigError, DataFormatError, EmptySelectionError, N
 from bumphunt.events import EventSet, Window
 from bumphunt.methods._progress import ProgressCallback
 from bumphunt.methods._torch import resolve_device
+from bumphunt.methods._validation import as_matrix
 from bumphunt.methods.cluster_scanning import ClusterHistogramClassifier
 from bumphunt.methods.flows import ConditionalFlow, FlowMixture
 from bumphunt.methods.kfold import KFoldClassifier, assign_folds, with_seed
@@ -69,6 +71,7 @@ __all__ = [
     "ClusterScan",
     "IdealizedAD",
     "Supervised",
+    "flow_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -762,25 +765,85 @@ def _fit_group(
 def _check_group(
     detector: Cathode, flow: ConditionalFlow, features: np.ndarray, mass: np.ndarray, seed: int
 ) -> float:
-    """Out-of-fold AUC between a group's SB events and samples, at their masses, of its flow.
+    """A group's flow check (:func:`flow_check` with the detector's classifier and folds): its AUC.
 
-    The flow never saw these events. Each is matched by one sample at its mass, so the samples follow
-    the SB mass distribution exactly, and one classifier separates the two (out of fold, each event in
-    the fold of its sample). A classifier on all
-    groups at once would also see the samples of the other flows, which trained on this group's
-    events and crowd near them: that memorization would pull the AUC below 0.5 and hide mismodelling,
-    though no score of the search passes through it.
+    The flow never saw these events. A classifier on all groups at once would also see the samples of
+    the other flows, which trained on this group's events and crowd near them: that memorization
+    would pull the AUC below 0.5 and hide mismodelling, though no score of the search passes through it.
     """
+    return flow_check(
+        flow, features, mass, classifier=detector.classifier, n_folds=detector.n_folds, seed=seed
+    ).auc
+
+
+def flow_check(
+    flow: Any,
+    features: npt.ArrayLike,
+    mass: npt.ArrayLike,
+    *,
+    classifier: Any = None,
+    n_folds: int = 5,
+    seed: SeedLike = 0,
+) -> BackgroundCheck:
+    """How well a classifier tells events from samples of a fitted conditional flow at their masses.
+
+    Each event is matched by one sample of ``flow`` at its mass, so the samples follow the events'
+    mass distribution exactly, and a k-fold classifier separates the two (out of fold, each event in
+    the fold of its sample). This is CATHODE's background check (:attr:`Cathode.background_check_`);
+    the events must be ones the flow did not train on, or its memorization pulls the AUC below 0.5.
+
+    Parameters
+    ----------
+    flow
+        Fitted flow with ``sample(n, m, seed=...)`` (:class:`~bumphunt.methods.flows.ConditionalFlow`,
+        :class:`~bumphunt.methods.flows.FlowMixture`).
+    features
+        Shape ``(n_events, n_features)``: the held-out events, in the features the flow models.
+    mass
+        Shape ``(n_events,)``: their resonant masses (the flow's units, GeV for the library's events).
+    classifier
+        Classifier of each fold (see :class:`~bumphunt.methods.kfold.KFoldClassifier`); default
+        :class:`~bumphunt.methods.classifiers.HGBEnsemble`.
+    n_folds
+        Number of folds (integer >= 2).
+    seed
+        Seed of the folds, the classifiers and the samples.
+
+    Returns
+    -------
+    BackgroundCheck
+        Out-of-fold AUC of events (class 1) against samples (class 0), its standard deviation for a
+        perfect flow (Mann-Whitney) and the numbers of events and samples.
+
+    Raises
+    ------
+    bumphunt.errors.DataFormatError
+        If ``features`` is not a matrix of finite values or ``mass`` does not match it.
+    bumphunt.errors.ConfigError
+        If ``n_folds`` is not an integer >= 2, or there are fewer than ``2 * n_folds`` events.
+    """
+    matrix = as_matrix(features, "flow_check features")
+    masses = np.asarray(mass, dtype=np.float64)
+    if masses.shape != (len(matrix),) or not np.isfinite(masses).all():
+        raise DataFormatError(
+            f"flow_check mass must be {len(matrix)} finite values (one per event), got shape {masses.shape}"
+        )
+    if not (isinstance(n_folds, int) and not isinstance(n_folds, bool) and n_folds >= 2):
+        raise ConfigError(f"flow_check n_folds must be an integer >= 2, got {n_folds!r}")
+    n = len(matrix)
+    if n < 2 * n_folds:
+        raise ConfigError(f"flow_check needs at least {2 * n_folds} events for n_folds={n_folds}, got {n}")
     folds_seed, classifier_seed, sample_seed = child_seeds(seed, 3)
-    n = len(features)
-    samples = flow.sample(n, mass, seed=sample_seed)
+    samples = flow.sample(n, masses, seed=sample_seed)
     labels = np.concatenate([np.ones(n, dtype=np.int64), np.zeros(n, dtype=np.int64)])
     # Each event and the sample drawn at its mass share a fold: the pair is correlated through the
     # mass, and split across folds it would tie a training event to a held-out sample.
-    folds = np.tile(assign_folds(n, detector.n_folds, folds_seed), 2)
-    model = KFoldClassifier(detector.classifier, seed=classifier_seed)
-    model.fit(np.concatenate([features, samples]), labels, folds=folds)
-    return auc(model.oof_scores_, labels)
+    folds = np.tile(assign_folds(n, n_folds, folds_seed), 2)
+    model = KFoldClassifier(classifier, seed=classifier_seed)
+    model.fit(np.concatenate([matrix, samples]), labels, folds=folds)
+    value = auc(model.oof_scores_, labels)
+    null_std = math.sqrt((2 * n + 1) / (12.0 * n * n))
+    return BackgroundCheck(auc=value, null_std=null_std, n_data=n, n_samples=n, group_aucs=(value,))
 
 
 def _combine_checks(groups: Sequence[_GroupFit], n_sideband: int) -> BackgroundCheck:
