@@ -31,18 +31,16 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
 
 from bumphunt.io import read_events
-from bumphunt.methods import ConditionalFlow, flow_check
+from bumphunt.methods import BackgroundCheck, ConditionalFlow, flow_check
 from bumphunt.methods.kfold import assign_folds
 from bumphunt.methods.preprocessing import Chain, MinMaxLogit, Standardize
 from bumphunt.seeding import child_seeds
-
-FEATURES = ("mj_min", "delta_mj", "tau21_jmin", "tau21_jmax")
+from peer_cathode import FEATURES  # this directory's peer benchmark: the same four features
 
 
 class RealEvents:
@@ -88,8 +86,8 @@ def main() -> None:
     outside = lambda rows: rows[(rows[:, 0] < lo) | (rows[:, 0] >= hi)]  # noqa: E731
     print(f"flow check vs training events; SR [{lo:g}, {hi:g}) GeV, preprocessing {args.preprocessing}")
     print(f"{'seed':>4} {'group':>5} {'train':>7} {'check':>6} {'AUC':>7} {'pull':>6} {'fit s':>6}")
-    results: dict[int, list[tuple[float, float]]] = {k: [] for k in args.multiples}
-    nulls: list[tuple[float, float]] = []
+    results: dict[int, list[BackgroundCheck]] = {k: [] for k in args.multiples}
+    nulls: list[BackgroundCheck] = []
     for seed in args.seeds:
         shuffled = np.random.default_rng(seed).permutation(qcd)
         cut = 2 * len(shuffled) // 3
@@ -101,7 +99,7 @@ def main() -> None:
         for j, (fs, cs) in enumerate(zip(child_seeds(flow_seed, 2), child_seeds(check_seed, 2), strict=True)):
             held, train = sideband[groups == j], sideband[groups != j]
             null = flow_check(RealEvents(pool[:, 1:]), held[:, 1:], held[:, 0], seed=cs)
-            nulls.append((null.auc, null.null_std))
+            nulls.append(null)
             print(f"{seed:>4} {j:>5} {'(real)':>7} {len(held):>6} {null.auc:>7.4f} {null.pull:>+6.1f}")
             for k in args.multiples:
                 n_extra = (k - 1) * len(train)
@@ -114,7 +112,7 @@ def main() -> None:
                 )
                 seconds = time.perf_counter() - start
                 check = flow_check(flow, held[:, 1:], held[:, 0], seed=cs)
-                results[k].append((check.auc, check.null_std))
+                results[k].append(check)
                 row = (
                     f"{seed:>4} {j:>5} {len(events):>7} {len(held):>6} {check.auc:>7.4f} {check.pull:>+6.1f}"
                 )
@@ -126,14 +124,13 @@ def main() -> None:
         print(f"  flows on {k}x the events: {summary(results[k])}")
 
 
-def summary(checks: list[tuple[float, float]]) -> str:
+def summary(checks: list[BackgroundCheck]) -> str:
     """Mean AUC, each seed's two-group pull (as ``Cathode`` combines its groups) and the 2-sigma bar."""
-    pairs = [checks[i : i + 2] for i in range(0, len(checks), 2)]
-    stds = [math.sqrt(sum(s * s for _, s in pair)) / 2 for pair in pairs]
-    pulls = [(np.mean([a for a, _ in pair]) - 0.5) / std for pair, std in zip(pairs, stds, strict=True)]
-    mean = np.mean([a for a, _ in checks])
-    listed = ", ".join(f"{p:+.1f}" for p in pulls)
-    return f"mean AUC {mean:.4f}, pulls {listed} (2 sigma: AUC < {0.5 + 2 * np.mean(stds):.4f})"
+    seeds = [BackgroundCheck.combine(checks[i : i + 2]) for i in range(0, len(checks), 2)]
+    mean = np.mean([check.auc for check in checks])
+    listed = ", ".join(f"{check.pull:+.1f}" for check in seeds)
+    bar = 0.5 + 2 * np.mean([check.null_std for check in seeds])
+    return f"mean AUC {mean:.4f}, pulls {listed} (2 sigma: AUC < {bar:.4f})"
 
 
 if __name__ == "__main__":

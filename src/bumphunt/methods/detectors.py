@@ -125,6 +125,19 @@ class BackgroundCheck:
         """``(auc - 0.5) / null_std``: the excess over a perfect model in standard deviations."""
         return (self.auc - 0.5) / self.null_std
 
+    @classmethod
+    def combine(cls, checks: Sequence[BackgroundCheck]) -> BackgroundCheck:
+        """Several flows' checks (CATHODE's SB groups, each on its own events) as one: the mean AUC,
+        its standard deviation, the summed numbers of events and samples and each check's AUC."""
+        aucs = tuple(a for check in checks for a in (check.group_aucs or (check.auc,)))
+        return cls(
+            auc=float(np.mean([check.auc for check in checks])),
+            null_std=math.sqrt(sum(check.null_std**2 for check in checks)) / len(checks),
+            n_data=sum(check.n_data for check in checks),
+            n_samples=sum(check.n_samples for check in checks),
+            group_aucs=aucs,
+        )
+
 
 class _Detector(BaseEstimator):
     """Shared settings, k-fold training and scoring; subclasses choose the two classes in ``fit``.
@@ -668,8 +681,8 @@ class Cathode(_Detector):
             provenance={"source": "Cathode flow samples"},
         )
         self.background_check_ = None
-        if groups[0].check_auc is not None:
-            self.background_check_ = _combine_checks(groups, len(sb))
+        if groups[0].check is not None:
+            self.background_check_ = _combine_checks([g.check for g in groups])  # type: ignore[misc]
 
     def _group_progress(self, group: int, *, done: bool = False) -> ProgressCallback | None:
         """``progress`` over all classifiers: folds done of ``flow_folds * n_folds``.
@@ -712,13 +725,12 @@ class _GroupJob:
 
 @dataclass(frozen=True)
 class _GroupFit:
-    """One group's flow, its SR samples, the classifier against them and its flow check's AUC."""
+    """One group's flow, its SR samples, the classifier against them and its flow check."""
 
     flow: ConditionalFlow
     samples: EventSet
     classifier: KFoldClassifier
-    check_auc: float | None
-    n_check: int
+    check: BackgroundCheck | None
 
 
 def _fit_group(
@@ -756,16 +768,16 @@ def _fit_group(
         classifier_seed=job.classifier_seed,
         progress=detector._group_progress(job.group),
     )
-    check_auc = None
+    check = None
     if job.check:
-        check_auc = _check_group(detector, flow, features[rows], sb.mass[rows], job.check_seed)
-    return _GroupFit(flow, samples, classifier, check_auc, int(rows.sum()))
+        check = _check_group(detector, flow, features[rows], sb.mass[rows], job.check_seed)
+    return _GroupFit(flow, samples, classifier, check)
 
 
 def _check_group(
     detector: Cathode, flow: ConditionalFlow, features: np.ndarray, mass: np.ndarray, seed: int
-) -> float:
-    """A group's flow check (:func:`flow_check` with the detector's classifier and folds): its AUC.
+) -> BackgroundCheck:
+    """A group's flow check: :func:`flow_check` with the detector's classifier and folds.
 
     The flow never saw these events. A classifier on all groups at once would also see the samples of
     the other flows, which trained on this group's events and crowd near them: that memorization
@@ -773,7 +785,7 @@ def _check_group(
     """
     return flow_check(
         flow, features, mass, classifier=detector.classifier, n_folds=detector.n_folds, seed=seed
-    ).auc
+    )
 
 
 def flow_check(
@@ -846,17 +858,9 @@ def flow_check(
     return BackgroundCheck(auc=value, null_std=null_std, n_data=n, n_samples=n, group_aucs=(value,))
 
 
-def _combine_checks(groups: Sequence[_GroupFit], n_sideband: int) -> BackgroundCheck:
-    """The groups' flow checks (every group has one) as one :class:`BackgroundCheck` (mean AUC), logged."""
-    aucs = [float(g.check_auc) for g in groups]  # type: ignore[arg-type]
-    variances = [(2 * g.n_check + 1) / (12.0 * g.n_check * g.n_check) for g in groups]
-    check = BackgroundCheck(
-        auc=float(np.mean(aucs)),
-        null_std=math.sqrt(sum(variances)) / len(aucs),
-        n_data=n_sideband,
-        n_samples=n_sideband,
-        group_aucs=tuple(aucs),
-    )
+def _combine_checks(checks: Sequence[BackgroundCheck]) -> BackgroundCheck:
+    """The groups' flow checks as one :class:`BackgroundCheck` (:meth:`BackgroundCheck.combine`), logged."""
+    check = BackgroundCheck.combine(checks)
     logger.info(
         "Cathode background check: AUC %.4f (groups %s) between %d sideband events and as many "
         "samples of the flows that did not train on them (0.5 = faithful; statistics alone give "
