@@ -60,7 +60,7 @@ def search_config(args: argparse.Namespace, seed: int, sign: str, out: Path) -> 
 def single_feature_z(config: Any, data: Any) -> tuple[float, str]:
     """Largest cut-and-count significance with one feature (or its negative) as the score."""
     stats = config.statistics
-    window = build_windows(config.windows)[0]
+    window = build_windows(config.windows, config.data.mass_range)[0]
     events = data.events.take(window.in_window(data.events.mass))
     best, best_name = 0.0, ""
     for k, name in enumerate(events.feature_names):

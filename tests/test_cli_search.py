@@ -62,6 +62,14 @@ def test_config_schema_and_example(capsys, tmp_path):
             ),
             r"windows: sidebands .* without overlapping",
         ),
+        (
+            lambda c: c["statistics"].update(bin_width=200.0, shape="dijet5"),
+            r"windows: the sidebands of SR \[3200, 3600\).* too few for the 5 parameters of statistics\.shape",
+        ),
+        (
+            lambda c: c["statistics"].update(min_sideband_events=1e5),
+            r"low sideband of SR \[3200, 3600\).*fewer than statistics\.min_sideband_events",
+        ),
         (lambda c: c["data"].update(path="/nonexistent/events.h5"), r"/nonexistent/events\.h5"),
         (lambda c: c.update(bogus=1), r"bogus: unknown key"),
     ],

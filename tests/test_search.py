@@ -79,3 +79,64 @@ def test_search_finds_a_large_injected_signal_in_the_right_window(small_config, 
     for point in best["points"]:
         assert point["status"] == "ok"
         assert point["background"] > 0 and point["n_sr"] > 0
+
+
+def test_the_selected_spectrum_shows_the_events_that_pass_and_their_prediction(small_config, tmp_path):
+    from bumphunt.results import _window_spectra
+
+    config = small_config(tmp_path / "out", name="cwola")
+    config["statistics"].update(global_toys=0, efficiencies=[1.0, 0.2, 0.05])
+    config["windows"]["sideband_mode"] = "range"
+    result = run_search(parse_config(config))
+    window = result.windows[result.best]
+    spectra = _window_spectra(window)
+    (counts, edges, expected, error), point = spectra["spectrum_selected"]
+    assert point.efficiency < 1.0
+    inside = (window.mass >= edges[0]) & (window.mass < edges[-1])
+    passed = int(np.count_nonzero(inside & (window.scores >= point.threshold)))
+    # the events that pass the cut, not the uncut spectrum
+    assert counts.sum() == passed < int(inside.sum())
+    sr = window.window.in_sr(0.5 * (edges[1:] + edges[:-1]))
+    assert counts[sr].sum() == point.n_sr
+    # the prediction in the SR adds up to the background the significance used
+    assert expected[sr].sum() == pytest.approx(point.background, rel=0.02)
+    assert np.all(error > 0)
+    (all_counts, _, all_expected, _), _ = spectra["spectrum_all"]
+    assert all_counts.sum() == int(inside.sum())
+    assert all_expected.sum() > 3 * expected.sum()
+
+
+def test_range_sidebands_reach_the_ends_of_the_scan(small_config, tmp_path):
+    config = small_config(tmp_path / "out")
+    config["windows"]["sideband_mode"] = "range"
+    windows = build_windows(parse_config(config).windows)
+    assert [w.sr for w in windows] == [(3200.0, 3600.0), (3600.0, 4000.0)]
+    assert all(w.sb_low == 3000.0 and w.sb_high == 4200.0 for w in windows)
+    del config["windows"]["scan"]
+    config["windows"]["sr"] = [3300.0, 3700.0]
+    single = parse_config(config)
+    assert build_windows(single.windows, single.data.mass_range)[0].sb == ((3000.0, 3300.0), (3700.0, 4200.0))
+    config["data"]["mass_range"] = None
+    with pytest.raises(ConfigError, match="sideband_mode 'range' with one SR needs data.mass_range"):
+        parse_config(config)
+
+
+def test_too_few_sideband_events_for_the_model_stop_before_training(small_config, tmp_path):
+    config = small_config(tmp_path / "out")
+    config["statistics"]["min_sideband_events"] = 1e6
+    cfg = parse_config(config)
+    data = load_data(cfg)
+    with pytest.raises(
+        ConfigError, match=r"low sideband of SR \[3200, 3600\).*statistics.min_sideband_events"
+    ):
+        check_windows(
+            build_windows(cfg.windows), data.events, mass_range=cfg.data.mass_range, statistics=cfg.statistics
+        )
+    config["statistics"].update(min_sideband_events=10, bin_width=200.0, shape="dijet5")
+    cfg = parse_config(config)
+    with pytest.raises(ConfigError, match=r"fill 2 bins of statistics.bin_width = 200 GeV.*statistics.shape"):
+        check_windows(
+            build_windows(cfg.windows), data.events, mass_range=cfg.data.mass_range, statistics=cfg.statistics
+        )
+    with pytest.raises(ConfigError, match="statistics.shape"):  # the search itself checks first
+        run_search(cfg)

@@ -769,10 +769,11 @@ def _run_and_write(config: SearchConfig, *, title: str) -> None:
     check_output_directory(config.output.directory, overwrite=config.output.overwrite)
     data = load_data(config)
     check_windows(
-        build_windows(config.windows),
+        build_windows(config.windows, config.data.mass_range),
         data.events,
         mass_range=config.data.mass_range,
         tolerance=0.5 * config.statistics.bin_width,
+        statistics=config.statistics,
     )
     click.get_current_context().obj["on_interrupt"] = "Interrupted; no results directory was written."
     progress, update = _search_progress()
@@ -828,15 +829,21 @@ def _verdict(summary: Summary) -> str:
     ]
     g = summary.global_significance
     if g is not None:
-        if g.z_is_lower_limit:
+        error = "" if g.z_error is None else f" +- {g.z_error:.2f}"
+        if g.estimate == "bound":
             value = f">= {g.z:.2f} sigma (p < {1 / g.n_toys:.3g}: no toy reached the observed value)"
+        elif g.estimate == "tail":
+            value = (
+                f"{g.z:.2f}{error} sigma (p = {g.p_value:.3g}; {g.n_above} of the toys reached the "
+                "observed value, so the Gross-Vitells excursion tail fitted to them extrapolates it)"
+            )
         else:
-            value = f"{g.z:.2f} sigma (p = {g.p_value:.3g})"
+            value = f"{g.z:.2f}{error} sigma (p = {g.p_value:.3g}, counted: {g.n_above} toys above)"
         lines.append(
             f"Global significance (look-elsewhere over {len(summary.windows)} windows and the "
             f"efficiencies, {g.n_toys} background-only toys): {value}"
         )
-        if not g.resolved:
+        if g.estimate == "bound":
             lines.append(
                 f"  This rests on {g.n_above} toy(s) above the observed value; about "
                 f"{g.toys_needed:,} toys (statistics.global_toys) would measure it to 30 %."

@@ -233,7 +233,17 @@ class WindowsConfig(_Model):
         default=None,
         description="Explicit low and high sideband (GeV), instead of `sideband_width` (single SR only).",
     )
-    sideband_width: PositiveFloat = Field(default=200.0, description="Width of each sideband (GeV).")
+    sideband_width: PositiveFloat = Field(
+        default=200.0,
+        description="Width of each sideband (GeV) with `sideband_mode: adjacent`; with `range`, the "
+        "narrowest sideband (how far the first and last SR of a scan stay from its ends).",
+    )
+    sideband_mode: Literal["adjacent", "range"] = Field(
+        default="adjacent",
+        description="`adjacent`: sidebands of `sideband_width` next to the SR. `range`: every event of the "
+        "scanned range (scan.start-stop, or data.mass_range for one SR) outside the SR is sideband, so "
+        "the background fits and the detectors use all the data that is not under test.",
+    )
     scan: ScanConfig | None = Field(default=None, description="A sliding scan instead of one SR.")
 
     _sr = field_validator("sr")(lambda v: _check_interval(v, "windows.sr"))
@@ -389,8 +399,10 @@ class StatisticsConfig(_Model):
         "fitted across the sideband bins (efficiency_fit), or a fit of the selected sidebands "
         "(sideband_fit). Default: efficiency_fit with cut_and_count, sideband_fit with signal_fit.",
     )
-    efficiency_degree: int = Field(
-        default=2, ge=0, le=3, description="Degree of the logistic polynomial of the efficiency fit."
+    efficiency_degree: Annotated[int, Field(ge=0, le=4)] | Literal["auto"] = Field(
+        default=2,
+        description="Degree of the logistic polynomial of the efficiency fit, or `auto`: chosen per cut "
+        "by nested likelihood-ratio tests (0 up to 4, each step at the 5 % level).",
     )
     bin_width: PositiveFloat = Field(default=50.0, description="Largest bin width of the fits (GeV).")
     min_sideband_events: float = Field(default=10.0, ge=0, description="Fewest selected events per SB.")
@@ -582,6 +594,19 @@ class SearchConfig(_Model):
         injection = self.data.injection
         if injection is not None and injection.sr is None and self.windows.sr is None:
             raise ValueError("data.injection.sr is required with a window scan (the S/B reference SR)")
+        w = self.windows
+        if w.sideband_mode == "range" and w.sr is not None and w.sidebands is None:
+            if self.data.mass_range is None:
+                raise ValueError(
+                    "windows.sideband_mode 'range' with one SR needs data.mass_range: the sidebands reach "
+                    "its edges"
+                )
+            low, high = self.data.mass_range
+            if not low < w.sr[0] < w.sr[1] < high:
+                raise ValueError(
+                    f"windows.sr {list(w.sr)} must lie inside data.mass_range {[low, high]} with room for "
+                    "a sideband on each side (windows.sideband_mode 'range')"
+                )
         for setting in ("asinh_features", "mass_scaled"):
             names = getattr(self.method.flow, setting)
             unknown = [] if names in (None, "auto") else [f for f in names if f not in self.data.features]

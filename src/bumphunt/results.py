@@ -32,7 +32,7 @@ from bumphunt.summary import Summary
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from bumphunt.search import SearchResult
+    from bumphunt.search import SearchResult, WindowResult
 
 __all__ = ["atomic_directory", "check_output_directory", "result_figures", "write_results"]
 
@@ -110,6 +110,22 @@ def _mass_axis(result: SearchResult) -> dict[str, Any]:
     return {"xlabel": r"$m_{\mu\mu}$ [GeV]", **({} if generated else {"text": "Open Data", "com": None})}
 
 
+def _window_spectra(w: WindowResult) -> dict[str, tuple[tuple[np.ndarray, ...], Any]]:
+    """The spectra of a window's plots: ``"spectrum_all"`` (the loosest successful selection) and
+    ``"spectrum_selected"`` (the most significant one), each ``((counts, edges, expected, error),
+    point)`` of the events that pass and the background predicted for them."""
+    from bumphunt.stats.selection import selected_spectrum
+
+    assert w.scan is not None
+    points = [p for p in w.scan.points if p.status == "ok" and p.fit is not None]
+    chosen = {"spectrum_all": points[0] if points else None, "spectrum_selected": w.best_point}
+    return {
+        name: (selected_spectrum(point, w.scan.background), point)
+        for name, point in chosen.items()
+        if point is not None and point.fit is not None
+    }
+
+
 def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Figure, str]]:
     """The plots of a search: name -> (figure, caption)."""
     from bumphunt.report import plots
@@ -150,27 +166,29 @@ def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Fi
         return figures
     w = result.windows[best]
     assert w.scan is not None
-    points = [p for p in w.scan.points if p.status == "ok" and p.fit is not None]
-    best_point = w.best_point
-    for name, point, caption in (
-        ("spectrum_all", points[0] if points else None, "before the selection"),
-        ("spectrum_selected", best_point, "after the selection with the largest significance"),
-    ):
-        if point is None or point.fit is None:
-            continue
-        fit = point.fit
+    for name, (spectrum, point) in _window_spectra(w).items():
+        counts, edges, expected, error = spectrum
+        what = "before the selection" if name == "spectrum_all" else "after the selection"
+        prediction = (
+            f"the {point.fit.shape.name} fit of the uncut sidebands"
+            + (" times the efficiency fitted across them" if name == "spectrum_selected" else "")
+            if w.scan.background == "efficiency_fit"
+            else f"the {point.fit.shape.name} fit to the sidebands"
+        )
         figures[name] = (
             plots.spectrum_figure(
-                fit.counts,
-                fit.edges,
-                fit.expected(),
+                counts,
+                edges,
+                expected,
                 w.window,
+                expected_error=error,
                 title=f"{w.window.label}",
                 selection_label=f"SB efficiency {point.efficiency:g}",
                 **_mass_axis(result),
             ),
-            f"Mass spectrum in the best window {caption} (SB efficiency {point.efficiency:g}), the "
-            f"{fit.shape.name} fit to the sidebands interpolated under the shaded SR, and the pulls.",
+            f"Mass spectrum in the best window {what} (SB efficiency {point.efficiency:g}): the events "
+            f"that pass, and the background predicted for them ({prediction}, interpolated under the "
+            "shaded SR, with its uncertainty as a band), and the pulls.",
         )
     if "significance_vs_efficiency" in from_summary:
         figures["significance_vs_efficiency"] = (

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import glob
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,11 +31,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bumphunt import __version__
-from bumphunt.config import DIMUON_FEATURES, DataConfig, MethodConfig, SearchConfig, WindowsConfig
+from bumphunt.config import (
+    DIMUON_FEATURES,
+    DataConfig,
+    MethodConfig,
+    SearchConfig,
+    StatisticsConfig,
+    WindowsConfig,
+)
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError
 from bumphunt.events import EventSet, Window, concatenate
 from bumphunt.stats.fit import fit_background
-from bumphunt.stats.look_elsewhere import GlobalSignificance, global_significance, uniform_score_statistic
+from bumphunt.stats.look_elsewhere import (
+    GlobalSignificance,
+    global_significance,
+    uniform_score_statistic,
+    with_excursion_tail,
+)
 from bumphunt.stats.metrics import auc, max_sic
 from bumphunt.stats.selection import SelectionScan, selection_scan
 from bumphunt.stats.shapes import get_shape
@@ -266,17 +279,30 @@ def load_data(config: SearchConfig) -> LoadedData:
 # -------------------------------------------------------------------------------------- windows
 
 
-def build_windows(config: WindowsConfig) -> list[Window]:
-    """The windows of the configuration (one, or a sliding scan)."""
+def build_windows(config: WindowsConfig, mass_range: tuple[float, float] | None = None) -> list[Window]:
+    """The windows of the configuration (one, or a sliding scan).
+
+    ``mass_range`` (GeV, ``data.mass_range``) bounds the sidebands of one SR with
+    ``sideband_mode: range``; the configuration's validation makes sure it is given there.
+    """
     if config.scan is not None:
         scan = config.scan
         return sliding_windows(
-            scan.start, scan.stop, sr_width=scan.sr_width, sb_width=config.sideband_width, step=scan.step
+            scan.start,
+            scan.stop,
+            sr_width=scan.sr_width,
+            sb_width=config.sideband_width,
+            step=scan.step,
+            sidebands=config.sideband_mode,
         )
     assert config.sr is not None
     if config.sidebands is not None:
         (lo_a, lo_b), (hi_a, hi_b) = config.sidebands
         return [Window(sr=config.sr, sb=((lo_a, lo_b), (hi_a, hi_b)))]
+    if config.sideband_mode == "range":
+        if mass_range is None:
+            raise ConfigError("windows.sideband_mode 'range' with one SR needs data.mass_range")
+        return [Window.from_edges(mass_range[0], config.sr[0], config.sr[1], mass_range[1])]
     return [Window.around(config.sr, config.sideband_width)]
 
 
@@ -286,8 +312,10 @@ def check_windows(
     *,
     mass_range: tuple[float, float] | None = None,
     tolerance: float = 0.0,
+    statistics: StatisticsConfig | None = None,
 ) -> None:
-    """Reject windows that reach outside the data's mass range, before any work.
+    """Reject windows that reach outside the data's mass range, or whose sidebands hold too few events
+    for the background model, before any work.
 
     Parameters
     ----------
@@ -299,11 +327,15 @@ def check_windows(
         The range the data were cut to (GeV); default: the lowest and highest mass seen.
     tolerance
         How far (GeV) a sideband may reach past the lowest/highest mass seen (e.g. half a bin).
+    statistics
+        The statistics settings: each sideband must then hold ``min_sideband_events`` events before any
+        cut, and the sidebands together more filled bins of ``bin_width`` than the background shape (the
+        largest of ``shape_choice``) has parameters.
 
     Raises
     ------
     ConfigError
-        Naming the window and the data range.
+        Naming the window, the setting and the data range or counts.
     """
     if mass_range is not None:
         lo, hi = mass_range
@@ -316,6 +348,34 @@ def check_windows(
                 f"windows: the {where} of {window.label} reach outside the data's mass range "
                 f"[{lo:g}, {hi:g}] GeV of {events.source}"
             )
+    if statistics is not None:
+        for window in windows:
+            _check_sideband_statistics(window, events, statistics)
+
+
+def _check_sideband_statistics(window: Window, events: EventSet, stats: StatisticsConfig) -> None:
+    """The uncut sidebands of ``window`` can hold the background fit of ``stats`` (see check_windows)."""
+    from bumphunt.stats.fit import window_histogram
+
+    counts, edges = window_histogram(events.mass, window, stats.bin_width)
+    centers = 0.5 * (edges[1:] + edges[:-1])
+    for side, in_side in (("low", centers < window.sr_low), ("high", centers >= window.sr_high)):
+        n = float(counts[in_side].sum())
+        if n < stats.min_sideband_events:
+            raise ConfigError(
+                f"windows: the {side} sideband of {window.label} holds {n:g} events of {events.source}, "
+                f"fewer than statistics.min_sideband_events = {stats.min_sideband_events:g}"
+            )
+    shapes = stats.shape_choice or (stats.shape,)
+    n_params = max(get_shape(name, (window.sb_low, window.sb_high)).n_params for name in shapes)
+    filled = int(np.count_nonzero(counts[~window.in_sr(centers)] > 0))
+    if filled <= n_params:
+        setting = "statistics.shape_choice" if stats.shape_choice else "statistics.shape"
+        raise ConfigError(
+            f"windows: the sidebands of {window.label} fill {filled} bins of statistics.bin_width = "
+            f"{stats.bin_width:g} GeV, too few for the {n_params} parameters of {setting} "
+            f"({', '.join(shapes)}); widen the sidebands or choose a smaller shape"
+        )
 
 
 # ------------------------------------------------------------------------------------- detector
@@ -671,6 +731,9 @@ class SearchResult:
             g = self.global_significance
             summary["global"] = {
                 "z": g.z,
+                "z_error": g.z_error if math.isfinite(g.z_error) else None,
+                "estimate": g.estimate,
+                "tail": None if g.tail is None else _tail_summary(g.tail),
                 "z_is_lower_limit": g.z_is_lower_limit,
                 "p_value": g.p_value,
                 "p_value_error": g.p_value_error,
@@ -706,6 +769,19 @@ class SearchResult:
             window = self.windows[best].window
             truth["best_window_contains_truth"] = bool(window.sr_low <= truth["signal_mass"] < window.sr_high)
         return truth
+
+
+def _tail_summary(tail: Any) -> dict[str, Any]:
+    fit = tail.tail
+    return {
+        "coefficients": fit.coefficients.tolist(),
+        "levels": fit.levels.tolist(),
+        "euler_mean": fit.euler_mean.tolist(),
+        "euler_error": fit.euler_error.tolist(),
+        "n_bootstrap": tail.n_bootstrap,
+        "chi2": fit.chi2,
+        "ndf": fit.ndf,
+    }
 
 
 def _reweighted(
@@ -808,12 +884,13 @@ def run_search(
     if data is None:
         data = load_data(config)
     events = data.events
-    windows = build_windows(config.windows)
+    windows = build_windows(config.windows, config.data.mass_range)
     check_windows(
         windows,
         events,
         mass_range=config.data.mass_range,
         tolerance=0.5 * config.statistics.bin_width,
+        statistics=config.statistics,
     )
     timing["load_s"] = time.perf_counter() - start
 
@@ -904,6 +981,10 @@ def run_search(
             seed=stats.seed,
             progress=lambda d, t: report("toys", d, t),
         )
+        try:
+            global_sig = with_excursion_tail(global_sig, statistic.grids, seed=stats.seed)
+        except ConfigError as err:  # too few toys reach the levels of the tail fit: the bound stands
+            logger.warning("global significance not extrapolated: %s", err)
         toy_failures = {
             "n_points": statistic.n_points,
             "n_failed": statistic.n_failed,

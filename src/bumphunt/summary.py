@@ -217,10 +217,29 @@ class ToyFailures(_Record):
     reasons: dict[str, int] = Field(description="The most common reasons, numbers replaced by '#'.")
 
 
+class TailSummary(_Record):
+    """The Gross-Vitells excursion tail fitted to the toys (:mod:`bumphunt.stats.excursion_tail`)."""
+
+    coefficients: list[float] = Field(description="N1 (and N2 on a two-dimensional grid).")
+    levels: list[float] = Field(description="Levels of the fit (sigma).")
+    euler_mean: list[float] = Field(description="Mean Euler characteristic of the toys at each level.")
+    euler_error: list[float] = Field(description="Its standard error.")
+    n_bootstrap: int = Field(description="Resamplings of the toys behind the errors.")
+    chi2: float
+    ndf: int
+
+
 class GlobalSummary(_Record):
     """Global significance of the largest local one from background-only toys."""
 
     z: float = Field(description="Global significance (sigma); a lower limit if z_is_lower_limit.")
+    z_error: float | None = Field(default=None, description="Standard error of z (None for a bound).")
+    estimate: Literal["toys", "tail", "bound"] = Field(
+        default="toys",
+        description="toys: counted among the toys; tail: extrapolated by the excursion tail fitted to "
+        "them (too few toys reached the data); bound: a lower limit.",
+    )
+    tail: TailSummary | None = Field(default=None, description="The tail fit, when it gave z.")
     z_is_lower_limit: bool
     p_value: float
     p_value_error: float

@@ -101,3 +101,50 @@ def test_a_mass_dependent_score_is_calibrated(toy_truth, background, degree):
         assert abs(values.mean()) < 0.4
         assert 0.7 < values.std() < 1.35
         assert stats.kstest(values, "norm").pvalue > 0.01
+
+
+def _sideband_counts(truth_logit, rng, n_per_bin=3000.0):
+    centers = np.arange(2625.0, 4600.0, 50.0)
+    u = 2 * (centers - 2600.0) / 2000.0 - 1
+    n = np.full(centers.size, n_per_bin)
+    k = rng.binomial(n.astype(int), 1 / (1 + np.exp(-truth_logit(u)))).astype(float)
+    sidebands = (centers < 3300.0) | (centers > 3700.0)
+    return centers, n, k, sidebands
+
+
+def test_the_data_choose_a_constant_efficiency_for_a_flat_score():
+    from bumphunt.stats.efficiency import choose_efficiency_fit
+
+    rng = np.random.default_rng(5)
+    degrees = []
+    for _ in range(200):
+        centers, n, k, sb = _sideband_counts(lambda u: np.full_like(u, logit(0.05)), rng)
+        fit = choose_efficiency_fit(centers, n, k, fitted=sb, domain=(2600.0, 4600.0))
+        degrees.append(fit.degree)
+    # each step is a 5 % test: a flat efficiency keeps degree 0 about 95 % of the time
+    assert 0.88 <= np.mean(np.array(degrees) == 0) <= 0.99
+
+
+def test_the_data_choose_the_terms_a_curved_efficiency_needs():
+    from bumphunt.stats.efficiency import choose_efficiency_fit
+
+    rng = np.random.default_rng(6)
+    truth = lambda u: logit(0.05) + 0.8 * u - 0.9 * u**2  # noqa: E731
+    centers, n, k, sb = _sideband_counts(truth, rng)
+    fit = choose_efficiency_fit(centers, n, k, fitted=sb, domain=(2600.0, 4600.0))
+    assert fit.degree >= 2
+    sr = ~sb
+    mean, err = fit.average(centers[sr], n[sr])
+    u = 2 * (centers[sr] - 2600.0) / 2000.0 - 1
+    assert abs(mean - np.mean(1 / (1 + np.exp(-truth(u))))) < 3 * err
+
+
+def test_the_degree_choice_rejects_bad_settings():
+    from bumphunt.errors import ConfigError
+    from bumphunt.stats.efficiency import choose_efficiency_fit
+
+    centers, n, k, sb = _sideband_counts(lambda u: u * 0, np.random.default_rng(1))
+    with pytest.raises(ConfigError, match="alpha"):
+        choose_efficiency_fit(centers, n, k, fitted=sb, domain=(2600.0, 4600.0), alpha=1.5)
+    with pytest.raises(ConfigError, match="max_degree"):
+        choose_efficiency_fit(centers, n, k, fitted=sb, domain=(2600.0, 4600.0), max_degree=-1)

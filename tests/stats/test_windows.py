@@ -53,3 +53,18 @@ def test_sliding_windows_cover_range_inside():
 def test_sliding_windows_rejects_range_too_small():
     with pytest.raises(ConfigError, match="no window"):
         sliding_windows(2000.0, 2500.0, sr_width=400.0, sb_width=400.0, step=100.0)
+
+
+def test_range_sidebands_take_every_mass_outside_the_sr():
+    adjacent = sliding_windows(2000.0, 6000.0, sr_width=400.0, sb_width=400.0, step=200.0)
+    wide = sliding_windows(2000.0, 6000.0, sr_width=400.0, sb_width=400.0, step=200.0, sidebands="range")
+    # the same SRs, each with the whole range outside it as sideband
+    assert [w.sr for w in wide] == [w.sr for w in adjacent]
+    for window in wide:
+        assert window.sb == ((2000.0, window.sr_low), (window.sr_high, 6000.0))
+        assert window.contiguous
+
+
+def test_sliding_windows_rejects_an_unknown_sideband_mode():
+    with pytest.raises(ConfigError, match="sidebands must be one of"):
+        sliding_windows(2000.0, 6000.0, sr_width=400.0, sb_width=400.0, step=200.0, sidebands="wide")

@@ -280,7 +280,13 @@ def _summary_box(summary: Summary) -> str:
             bound = "≥ "
             details = [f"p < {_p(1.0 / glob.n_toys)}: no pseudo-experiment reached the observed value"]
         details.append(f"{_count(glob.n_toys)} pseudo-experiments")
-        if not glob.resolved:
+        error = "" if glob.z_error is None or glob.estimate == "bound" else f" ± {glob.z_error:.2f}"
+        if glob.estimate == "tail":
+            details.append(
+                f"{_count(glob.n_above)} of them reached the observed value: extrapolated by the "
+                "Gross-Vitells excursion tail fitted to them, error from bootstrap resamplings"
+            )
+        elif not glob.resolved:
             details.append(
                 f"not measured: it rests on {_count(glob.n_above)} pseudo-experiment(s) above "
                 f"the observed value; about {_count(glob.toys_needed)} would measure it to 30 %"
@@ -290,7 +296,7 @@ def _summary_box(summary: Summary) -> str:
         rows.append(
             (
                 "Global significance",
-                f'<span class="z">{_e(bound + _z(glob.z))}</span> ({_e(", ".join(details))})',
+                f'<span class="z">{_e(bound + _z(glob.z) + error)}</span> ({_e(", ".join(details))})',
             )
         )
     else:

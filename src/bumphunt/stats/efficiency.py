@@ -25,7 +25,7 @@ from bumphunt.stats._records import Record
 #: has no correct digit left in double precision).
 _MAX_CONDITION = 1e13
 
-__all__ = ["EfficiencyFit", "fit_efficiency"]
+__all__ = ["EfficiencyFit", "choose_efficiency_fit", "fit_efficiency"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +58,21 @@ class EfficiencyFit(Record):
     n_passed: np.ndarray
     fitted: np.ndarray
     constant: float | None = None
+
+    @property
+    def degree(self) -> int:
+        """Degree of the fitted polynomial (-1 for a constant efficiency of exactly ``constant``)."""
+        return self.coefficients.size - 1
+
+    def log_likelihood(self) -> float:
+        """Binomial log-likelihood of the fitted bins at the fitted efficiency, up to a constant that
+        does not depend on the model (the binomial coefficients)."""
+        use = self.fitted
+        eps = self.efficiency(self.centers[use])
+        n, k = self.n_total[use], self.n_passed[use]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(k > 0, k * np.log(eps), 0.0) + np.where(n - k > 0, (n - k) * np.log1p(-eps), 0.0)
+        return float(np.sum(terms))
 
     def _basis(self, mass: npt.ArrayLike) -> np.ndarray:
         lo, hi = self.domain
@@ -191,3 +206,61 @@ def fit_efficiency(
     if not np.all(np.diag(covariance) > 0):
         raise singular
     return EfficiencyFit(coef, covariance, **record)
+
+
+def choose_efficiency_fit(
+    centers: npt.ArrayLike,
+    n_total: npt.ArrayLike,
+    n_passed: npt.ArrayLike,
+    *,
+    fitted: npt.ArrayLike,
+    domain: tuple[float, float],
+    max_degree: int = 4,
+    alpha: float = 0.05,
+) -> EfficiencyFit:
+    """The efficiency fit whose degree the data choose: nested likelihood-ratio tests from degree 0 up.
+
+    Starting from a constant logit (degree 0), the degree goes up by one while the fit of the next
+    degree improves the binomial likelihood significantly: ``2 (ln L_{d+1} - ln L_d)`` is ``chi2`` with
+    one degree of freedom when the lower degree is true (Wilks), and the step is taken when its p-value
+    is below ``alpha``. This is the test the dimuon search's polynomial choice and
+    :func:`~bumphunt.stats.shape_choice.choose_shape` make for the background shape: a score whose
+    efficiency does not depend on the mass keeps a constant, and a real classifier's mass dependence
+    gets the terms it needs, across sidebands of any width.
+
+    Parameters
+    ----------
+    centers, n_total, n_passed, fitted, domain
+        As for :func:`fit_efficiency`.
+    max_degree
+        Highest degree tried.
+    alpha
+        Significance level of each step.
+
+    Raises
+    ------
+    ConfigError
+        If ``max_degree`` is negative or ``alpha`` is not in (0, 1).
+    FitError
+        If not even the degree-0 fit exists (no passing sideband event).
+    """
+    from scipy import stats
+
+    if not (isinstance(max_degree, int | np.integer) and max_degree >= 0):
+        raise ConfigError(f"max_degree must be a non-negative integer, got {max_degree!r}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must lie in (0, 1), got {alpha!r}")
+    args = (centers, n_total, n_passed)
+    best = fit_efficiency(*args, fitted=fitted, domain=domain, degree=0)
+    if best.constant is not None:
+        return best
+    for degree in range(1, max_degree + 1):
+        try:
+            candidate = fit_efficiency(*args, fitted=fitted, domain=domain, degree=degree)
+        except FitError:  # too few filled bins, or a degenerate maximum: the lower degree stays
+            break
+        q = 2.0 * (candidate.log_likelihood() - best.log_likelihood())
+        if not float(stats.chi2.sf(max(q, 0.0), 1)) < alpha:
+            break
+        best = candidate
+    return best

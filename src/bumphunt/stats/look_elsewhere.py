@@ -23,8 +23,9 @@ import numpy as np
 
 from bumphunt.errors import BumphuntError, ConfigError
 from bumphunt.stats._records import Record
+from bumphunt.stats.excursion_tail import TailPValue, tail_p_value
 from bumphunt.stats.fit import BackgroundFit
-from bumphunt.stats.selection import selection_scan
+from bumphunt.stats.selection import DIMUONAD_EFFICIENCIES, selection_scan
 from bumphunt.stats.shapes import sample_masses
 from bumphunt.stats.significance import z_from_p
 from bumphunt.stats.windows import Window
@@ -35,6 +36,7 @@ __all__ = [
     "background_fit_sampler",
     "global_significance",
     "uniform_score_statistic",
+    "with_excursion_tail",
 ]
 
 logger = logging.getLogger(__name__)
@@ -79,9 +81,16 @@ class GlobalSignificance(Record):
     z
         One-sided global significance (0 if the p-value is 1); a lower limit from ``1 / n_toys`` when no
         pseudo-experiment reached the observed value (``z_is_lower_limit``).
+    z_error
+        Standard error of ``z`` (NaN for a lower limit).
+    tail
+        The excursion-tail extrapolation (:mod:`bumphunt.stats.excursion_tail`) when fewer than
+        :attr:`MIN_ABOVE` pseudo-experiments reached the observed value (:func:`with_excursion_tail`);
+        ``p_value``, ``z`` and their errors are then its values. None otherwise.
 
     A p-value resting on fewer than :attr:`MIN_ABOVE` pseudo-experiments above the observed value is not
-    measured, only bounded (:attr:`resolved`, :attr:`toys_needed`).
+    measured by counting (:attr:`resolved`, :attr:`toys_needed`): the excursion tail then measures it, or
+    it is only bounded.
     """
 
     observed: float
@@ -90,6 +99,8 @@ class GlobalSignificance(Record):
     p_value_error: float
     z: float
     z_is_lower_limit: bool
+    z_error: float = math.nan
+    tail: TailPValue | None = None
 
     #: Pseudo-experiments above the observed value that a p-value needs to be known to about 30 %.
     MIN_ABOVE = 10
@@ -114,6 +125,13 @@ class GlobalSignificance(Record):
     def resolved(self) -> bool:
         """Whether enough pseudo-experiments were above the observed value to measure the p-value."""
         return self.n_above >= self.MIN_ABOVE
+
+    @property
+    def estimate(self) -> str:
+        """Where ``z`` comes from: ``"toys"`` (counted), ``"tail"`` (extrapolated) or ``"bound"``."""
+        if self.tail is not None:
+            return "tail"
+        return "bound" if self.z_is_lower_limit else "toys"
 
 
 def global_significance(
@@ -159,13 +177,65 @@ def global_significance(
     n_above = int(np.sum(toys >= observed))
     p = n_above / n_toys
     lower_limit = n_above == 0
+    p_error = math.sqrt(p * (1 - p) / n_toys)
+    z = max(z_from_p(1.0 / n_toys if lower_limit else p), 0.0)
+    # error propagation dZ = dp / phi(Z); a p-value of 1 (Z = 0) has no error to propagate
+    z_error = math.nan if lower_limit else p_error * math.sqrt(2 * math.pi) * math.exp(0.5 * z**2)
     return GlobalSignificance(
         observed=float(observed),
         toys=toys,
         p_value=p,
-        p_value_error=math.sqrt(p * (1 - p) / n_toys),
-        z=max(z_from_p(1.0 / n_toys if lower_limit else p), 0.0),
+        p_value_error=p_error,
+        z=z,
         z_is_lower_limit=lower_limit,
+        z_error=z_error if p < 1 else 0.0,
+    )
+
+
+def with_excursion_tail(
+    significance: GlobalSignificance,
+    grids: np.ndarray,
+    *,
+    seed: int | np.random.SeedSequence = 0,
+) -> GlobalSignificance:
+    """``significance`` measured by the excursion tail where too few toys reached the observed value.
+
+    Where at least :attr:`GlobalSignificance.MIN_ABOVE` toys reached it, the counted p-value stands and
+    ``significance`` comes back unchanged. Otherwise the Gross-Vitells expected Euler characteristic
+    fitted to the toys' grids of local significances (:func:`~bumphunt.stats.excursion_tail.tail_p_value`)
+    gives the p-value and Z, with errors from bootstrap resamplings of the toys.
+
+    Parameters
+    ----------
+    significance
+        The counted global significance.
+    grids
+        Local significances of the same toys, shape ``(toys, windows, efficiencies)``
+        (:attr:`UniformScoreToys.grids`).
+    seed
+        Seed of the bootstrap.
+
+    Raises
+    ------
+    ConfigError
+        If the grids do not match the toys, or too few toys reach the levels of the fit.
+    """
+    if significance.resolved:
+        return significance
+    z_grids = np.asarray(grids, dtype=np.float64)
+    if z_grids.shape[0] != significance.toys.size:
+        raise ConfigError(
+            f"{z_grids.shape[0]} grids of local significances for {significance.toys.size} toys"
+        )
+    tail = tail_p_value(significance.observed, z_grids, seed=seed)
+    return dataclasses.replace(
+        significance,
+        p_value=tail.p,
+        p_value_error=tail.p_error,
+        z=tail.z,
+        z_error=tail.z_error,
+        z_is_lower_limit=False,
+        tail=tail,
     )
 
 
@@ -181,6 +251,9 @@ class UniformScoreToys:
     ----------
     n_points
         Selection points evaluated so far (windows x efficiencies x toys).
+    grids
+        The local significance of every window (rows) and efficiency (columns) of each toy so far, 0
+        where the point failed: the input of the excursion tail (:func:`with_excursion_tail`).
     failures
         Failed points by reason (the message with its numbers removed, so that alike reasons count
         together).
@@ -192,12 +265,19 @@ class UniformScoreToys:
         self._selection = selection
         self.n_points = 0
         self.failures: collections.Counter[str] = collections.Counter()
+        self._grids: list[np.ndarray] = []
+
+    @property
+    def grids(self) -> np.ndarray:
+        """Local significances of the toys so far, shape ``(toys, windows, efficiencies)``."""
+        n_eff = len(self._selection.get("efficiencies", DIMUONAD_EFFICIENCIES))
+        return np.array(self._grids).reshape(len(self._grids), len(self._windows), n_eff)
 
     def __call__(self, rng: np.random.Generator) -> float:
         masses, _ = self._sampler(rng)
-        best = 0.0
-        n_eff = len(self._selection.get("efficiencies", (1.0,)))
-        for window in self._windows:
+        n_eff = len(self._selection.get("efficiencies", DIMUONAD_EFFICIENCIES))
+        grid = np.zeros((len(self._windows), n_eff))
+        for i, window in enumerate(self._windows):
             m = masses[window.in_window(masses)]
             scores = rng.random(m.size)
             try:
@@ -207,11 +287,13 @@ class UniformScoreToys:
                 self.failures[_reason(str(err))] += n_eff
                 continue
             self.n_points += len(scan.points)
-            for point in scan.points:
+            for j, point in enumerate(scan.points):
                 if point.status != "ok":
                     self.failures[_reason(point.message)] += 1
-            best = max(best, scan.max_z)
-        return best
+                else:
+                    grid[i, j] = point.z
+        self._grids.append(grid)
+        return float(grid.max())
 
     @property
     def n_failed(self) -> int:

@@ -22,6 +22,7 @@ the efficiency-versus-mass curve the report shows.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ import numpy.typing as npt
 
 from bumphunt.errors import BumphuntError, ConfigError, DataFormatError, EmptySelectionError, FitError
 from bumphunt.stats._records import Record
-from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
+from bumphunt.stats.efficiency import EfficiencyFit, choose_efficiency_fit, fit_efficiency
 from bumphunt.stats.fit import (
     BackgroundFit,
     check_sideband_counts,
@@ -53,6 +54,7 @@ __all__ = [
     "SelectionScan",
     "apply_selection",
     "efficiency_grid",
+    "selected_spectrum",
     "selection_scan",
     "sideband_thresholds",
 ]
@@ -223,7 +225,7 @@ def _check_events(mass: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[np.ndarra
 
 
 def _measured_efficiency(
-    mass: np.ndarray, passed: np.ndarray, window: Window, bin_width: float, degree: int
+    mass: np.ndarray, passed: np.ndarray, window: Window, bin_width: float, degree: int | str
 ) -> tuple[EfficiencyFit, str]:
     """Events and passing events per bin of the window, with the sideband fit of their ratio.
 
@@ -237,7 +239,10 @@ def _measured_efficiency(
     sidebands = ~window.in_sr(centers)
     domain = (window.sb_low, window.sb_high)
     try:
-        fit = fit_efficiency(centers, n_total, n_passed, fitted=sidebands, domain=domain, degree=degree)
+        if degree == "auto":
+            fit = choose_efficiency_fit(centers, n_total, n_passed, fitted=sidebands, domain=domain)
+        else:
+            fit = fit_efficiency(centers, n_total, n_passed, fitted=sidebands, domain=domain, degree=degree)
     except FitError as err:
         empty = EfficiencyFit(np.zeros(0), np.zeros((0, 0)), domain, centers, n_total, n_passed, sidebands)
         return empty, str(err)
@@ -335,7 +340,7 @@ def selection_scan(
     fallback_shapes: Sequence[str | Shape] = (),
     method: str = "cut_and_count",
     background: str | None = None,
-    efficiency_degree: int = 2,
+    efficiency_degree: int | str = 2,
     min_sideband_events: float = 10.0,
     signal_width: float | None = None,
     sqrt_s: float = SQRT_S,
@@ -373,7 +378,9 @@ def selection_scan(
         ``"signal_fit"``.
     efficiency_degree
         Degree of the logistic polynomial of the efficiency fit (2: its logit is quadratic in the mass,
-        which follows the Gaussian-like tails of classifier scores; 1 underestimates them).
+        which follows the Gaussian-like tails of classifier scores; 1 underestimates them), or
+        ``"auto"``: the degree the sideband bins call for
+        (:func:`~bumphunt.stats.efficiency.choose_efficiency_fit`).
     min_sideband_events
         Fewest selected events each sideband must hold for a point to be fitted.
     signal_width
@@ -472,3 +479,44 @@ def selection_scan(
     return SelectionScan(
         window=window, method=method, shape=fit_shape.name, points=tuple(points), background=background
     )
+
+
+def selected_spectrum(
+    point: SelectionPoint, background: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Selected events per mass bin of the window and the background predicted for them after the cut.
+
+    Parameters
+    ----------
+    point
+        A successful point of a :class:`SelectionScan`.
+    background
+        The scan's background estimate (:attr:`SelectionScan.background`). With ``"efficiency_fit"`` the
+        prediction in each bin is the uncut sideband fit times the efficiency fitted across the
+        sidebands at the bin's centre, with the errors of both combined; with ``"sideband_fit"`` it is
+        the fit of the selected sidebands itself.
+
+    Returns
+    -------
+    counts, edges, expected, expected_error
+        Events passing the cut per bin, the ``n + 1`` bin edges (GeV), the predicted background per bin
+        and its uncertainty (events).
+
+    Raises
+    ------
+    ConfigError
+        If the point failed (it has no background estimate) or ``background`` is unknown.
+    """
+    if background not in BACKGROUNDS:
+        raise ConfigError(f"background must be one of {BACKGROUNDS}, got {background!r}")
+    if point.status != "ok" or point.fit is None:
+        raise ConfigError(f"the selection at efficiency {point.efficiency:g} failed: {point.message}")
+    fit = point.fit
+    edges = np.asarray(fit.edges, dtype=np.float64)
+    expected, error = np.array([fit.integral(lo, hi) for lo, hi in itertools.pairwise(edges)]).T
+    if background == "sideband_fit":
+        return np.asarray(fit.counts, dtype=np.float64), edges, expected, error
+    curve = point.efficiency_curve
+    assert curve is not None  # every efficiency_fit point that succeeded carries its fitted curve
+    eps, eps_error = np.array([curve.average([c], [1.0]) for c in curve.centers]).T
+    return curve.n_passed.copy(), edges, expected * eps, np.hypot(error * eps, expected * eps_error)

@@ -13,7 +13,7 @@ import numpy as np
 from bumphunt.errors import ConfigError
 from bumphunt.events import Window
 
-__all__ = ["Window", "sliding_windows", "window_edges"]
+__all__ = ["SIDEBAND_MODES", "Window", "sliding_windows", "window_edges"]
 
 
 def window_edges(window: Window, bin_width: float) -> np.ndarray:
@@ -45,22 +45,49 @@ def window_edges(window: Window, bin_width: float) -> np.ndarray:
     return np.concatenate([*parts, [window.sb_high]])
 
 
+#: How far the sidebands of a window reach: ``"adjacent"`` (``sb_width`` next to each side of the SR) or
+#: ``"range"`` (every mass of the scanned range outside the SR).
+SIDEBAND_MODES = ("adjacent", "range")
+
+
 def sliding_windows(
-    mass_min: float, mass_max: float, *, sr_width: float, sb_width: float, step: float
+    mass_min: float,
+    mass_max: float,
+    *,
+    sr_width: float,
+    sb_width: float,
+    step: float,
+    sidebands: str = "adjacent",
 ) -> list[Window]:
     """Windows whose SR slides in steps of ``step`` and whose sidebands stay inside the range (GeV).
 
-    The first window starts with its low sideband at ``mass_min``; windows are added while the high
-    sideband ends at or below ``mass_max``.
+    The first SR starts ``sb_width`` above ``mass_min``; SRs are added while ``sb_width`` still fits above
+    them below ``mass_max``.
+
+    Parameters
+    ----------
+    mass_min, mass_max
+        The scanned range (GeV).
+    sr_width, step
+        Width of each SR and the step between SRs (GeV).
+    sb_width
+        Width of each sideband with ``sidebands="adjacent"``; the narrowest sideband with ``"range"``.
+    sidebands
+        ``"adjacent"``: one sideband of ``sb_width`` next to each side of the SR. ``"range"``: every mass
+        of ``[mass_min, mass_max)`` outside the SR is sideband, so that the background fits and the
+        detectors see all the data that is not under test.
 
     Raises
     ------
     ConfigError
-        If a width or the step is not positive, or no window fits in ``[mass_min, mass_max]``.
+        If a width or the step is not positive, ``sidebands`` is unknown, or no window fits in
+        ``[mass_min, mass_max]``.
     """
     for name, value in (("sr_width", sr_width), ("sb_width", sb_width), ("step", step)):
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"{name} must be a positive number of GeV, got {value!r}")
+    if sidebands not in SIDEBAND_MODES:
+        raise ConfigError(f"sidebands must be one of {SIDEBAND_MODES}, got {sidebands!r}")
     total = sr_width + 2 * sb_width
     if mass_min + total > mass_max:
         raise ConfigError(
@@ -68,8 +95,7 @@ def sliding_windows(
             f"[{mass_min:g}, {mass_max:g}] GeV"
         )
     n = math.floor((mass_max - mass_min - total) / step + 1e-9) + 1
-    first = mass_min + sb_width + 0.5 * sr_width
-    return [
-        Window.around((first + i * step - 0.5 * sr_width, first + i * step + 0.5 * sr_width), sb_width)
-        for i in range(n)
-    ]
+    lows = [mass_min + sb_width + i * step for i in range(n)]
+    if sidebands == "range":
+        return [Window.from_edges(mass_min, low, low + sr_width, mass_max) for low in lows]
+    return [Window.around((low, low + sr_width), sb_width) for low in lows]
