@@ -17,8 +17,9 @@ the standard normal distribution directly. The price is size: each part holds ``
 
 Two modes:
 
-``window``  one window (``--sr``, 200 GeV sidebands), ``--n`` parts: the distribution of the local Z at
-            each efficiency (mean, width, KS test against N(0, 1), fraction above 2).
+``window``  one window (``--sr``, 200 GeV sidebands, or with ``--sideband-mode range`` every mass of
+            ``--scan`` outside the SR), ``--n`` parts: the distribution of the local Z at each efficiency
+            (mean, width, KS test against N(0, 1), fraction above 2).
 ``scan``    a sliding scan (``--scan start stop``, SR 400 GeV in steps of 200), ``--n`` parts: the local Z
             per window and efficiency, the largest local Z, and the global p-value of each scan from
             ``--toys`` background-only toys of the same estimate (``uniform_score_statistic``), tested for
@@ -63,12 +64,18 @@ ESTIMATES = list(BACKGROUNDS)
 MIN_SIDEBAND_EVENTS = [STATISTICS.min_sideband_events]
 """Fewest selected events per sideband (``--min-sideband-events`` to analyse small parts at tight cuts)."""
 
+EFFICIENCY_DEGREE: list[int | str] = [STATISTICS.efficiency_degree]
+"""Degree of the efficiency fit (``--efficiency-degree``: an integer or ``auto``)."""
+
 
 def _windows(params: dict[str, Any]) -> list[Window]:
-    if params["mode"] == "window":
-        return [Window.around(tuple(params["sr"]), SIDEBAND_WIDTH)]
+    mode = params.get("sideband_mode", "adjacent")
     start, stop = params["scan"]
-    return sliding_windows(start, stop, sr_width=400.0, sb_width=SIDEBAND_WIDTH, step=200.0)
+    if params["mode"] == "window":
+        if mode == "range":
+            return [Window.from_edges(start, *params["sr"], stop)]
+        return [Window.around(tuple(params["sr"]), SIDEBAND_WIDTH)]
+    return sliding_windows(start, stop, sr_width=400.0, sb_width=SIDEBAND_WIDTH, step=200.0, sidebands=mode)
 
 
 def _parts(data: str, n: int, seed: int) -> tuple[Any, list[np.ndarray]]:
@@ -124,6 +131,7 @@ def _selection(background: str) -> dict[str, Any]:
         "method": "cut_and_count",
         "background": background,
         "min_sideband_events": MIN_SIDEBAND_EVENTS[0],
+        "efficiency_degree": EFFICIENCY_DEGREE[0],
     }
 
 
@@ -287,8 +295,20 @@ def main() -> None:
         default=list(BACKGROUNDS),
         help="background estimates to analyse (default: all)",
     )
+    parser.add_argument(
+        "--sideband-mode",
+        choices=["adjacent", "range"],
+        default="adjacent",
+        help="sidebands of 200 GeV, or every mass of --scan outside the SR (also in window mode)",
+    )
+    parser.add_argument(
+        "--efficiency-degree", default=None, help="an integer or auto (default: the search's)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.efficiency_degree is not None:
+        degree = args.efficiency_degree
+        EFFICIENCY_DEGREE[0] = degree if degree == "auto" else int(degree)
     ESTIMATES[:] = args.backgrounds
     MIN_SIDEBAND_EVENTS[0] = args.min_sideband_events
 
@@ -300,6 +320,7 @@ def main() -> None:
         "sr": args.sr,
         "scan": args.scan,
         "method_settings": args.method_settings,
+        "sideband_mode": args.sideband_mode,
     }
     keys = [(m, i) for i in range(args.n) for m in args.methods]  # methods interleaved
     seeds = spawn_seeds(args.seed, len(keys))

@@ -50,7 +50,7 @@ DEMO_MASS_RANGE = (2900.0, 4500.0)
 DEMO_SR = (3300.0, 3700.0)
 """Reference signal region of the injected S/B (GeV), around the W' mass of 3.5 TeV."""
 
-DEMO_S_OVER_B = 0.02
+DEMO_S_OVER_B = 0.03
 """Injected signal over background in :data:`DEMO_SR`."""
 
 DEMO_SEED = 2
@@ -87,7 +87,8 @@ def demo_data_dir(files: tuple[str, ...] = ("background.parquet", "signal.parque
 
 
 def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: bool = False) -> SearchConfig:
-    """The demo search: CATHODE on a 400 GeV sliding window over the shipped events.
+    """The demo search: CATHODE on a 400 GeV sliding window over the shipped events, every event of the
+    range outside each SR as its sidebands, the efficiency's degree chosen by the data.
 
     Parameters
     ----------
@@ -113,6 +114,7 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             },
             "windows": {
                 "sideband_width": 200.0,
+                "sideband_mode": "range",
                 "scan": {
                     "start": DEMO_MASS_RANGE[0],
                     "stop": DEMO_MASS_RANGE[1],
@@ -124,6 +126,7 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             "statistics": {
                 "efficiencies": [1.0, 0.2, 0.1, 0.05, 0.02],
                 "bin_width": 50.0,
+                "efficiency_degree": "auto",
                 "global_toys": 1000,
             },
             "output": {"directory": str(output), "overwrite": overwrite},

@@ -13,6 +13,7 @@ Masses and widths are in GeV throughout.
 * :mod:`~bumphunt.stats.reweighting` -- likelihood reweighting by the classifier's likelihood ratio
 * :mod:`~bumphunt.stats.scan` -- BumpHunter scan with a global p-value (pyBumpHunter conventions)
 * :mod:`~bumphunt.stats.look_elsewhere` -- global significance of a scan from background-only toys
+* :mod:`~bumphunt.stats.excursion_tail` -- the global p-value beyond the toys (Gross-Vitells)
 * :mod:`~bumphunt.stats.calibration` -- uniformity of local p-values on background-only toys
 * :mod:`~bumphunt.stats.metrics` -- ROC, AUC, significance improvement (SIC), background rejection
 * :mod:`~bumphunt.stats.ordering` -- average decision ordering (ADO) of two scores
@@ -25,14 +26,17 @@ from bumphunt._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from bumphunt.stats.calibration import PValueCalibration, null_p_values, summarize_p_values
-    from bumphunt.stats.efficiency import EfficiencyFit, fit_efficiency
+    from bumphunt.stats.efficiency import EfficiencyFit, choose_efficiency_fit, fit_efficiency
+    from bumphunt.stats.excursion_tail import ExcursionTail, fit_excursion_tail, tail_p_value
     from bumphunt.stats.fit import BackgroundFit, fit_background, fit_sidebands, window_histogram
     from bumphunt.stats.look_elsewhere import (
         GlobalSignificance,
         UniformScoreToys,
         background_fit_sampler,
+        counted_significance,
         global_significance,
         uniform_score_statistic,
+        with_excursion_tail,
     )
     from bumphunt.stats.reweighting import (
         ReweightedResult,
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
         SelectionPoint,
         SelectionScan,
         efficiency_grid,
+        selected_spectrum,
         selection_scan,
         sideband_thresholds,
     )
@@ -70,6 +75,7 @@ _SUBMODULES = {
     "CountResult": "significance",
     "DIMUONAD_EFFICIENCIES": "selection",
     "EfficiencyFit": "efficiency",
+    "ExcursionTail": "excursion_tail",
     "GlobalSignificance": "look_elsewhere",
     "PValueCalibration": "calibration",
     "ReweightedResult": "reweighting",
@@ -83,12 +89,15 @@ _SUBMODULES = {
     "asimov_significance": "significance",
     "background_fit_sampler": "look_elsewhere",
     "bumphunter": "scan",
+    "choose_efficiency_fit": "efficiency",
     "choose_shape": "shape_choice",
+    "counted_significance": "look_elsewhere",
     "cut_and_count": "significance",
     "dijet": "shapes",
     "efficiency_grid": "selection",
     "fit_background": "fit",
     "fit_efficiency": "efficiency",
+    "fit_excursion_tail": "excursion_tail",
     "fit_sidebands": "fit",
     "fit_signal": "signal_fit",
     "get_shape": "shapes",
@@ -99,14 +108,17 @@ _SUBMODULES = {
     "polynomial": "shapes",
     "reweighted_significance": "reweighting",
     "sample_masses": "shapes",
+    "selected_spectrum": "selection",
     "selection_scan": "selection",
     "sideband_thresholds": "selection",
     "signal_weights": "reweighting",
     "sliding_windows": "windows",
     "summarize_p_values": "calibration",
+    "tail_p_value": "excursion_tail",
     "uniform_score_statistic": "look_elsewhere",
     "window_edges": "windows",
     "window_histogram": "fit",
+    "with_excursion_tail": "look_elsewhere",
     "z_from_p": "significance",
 }
 
@@ -117,6 +129,7 @@ __all__ = [
     "BumpHunterResult",
     "CountResult",
     "EfficiencyFit",
+    "ExcursionTail",
     "GlobalSignificance",
     "PValueCalibration",
     "ReweightedResult",
@@ -130,12 +143,15 @@ __all__ = [
     "asimov_significance",
     "background_fit_sampler",
     "bumphunter",
+    "choose_efficiency_fit",
     "choose_shape",
+    "counted_significance",
     "cut_and_count",
     "dijet",
     "efficiency_grid",
     "fit_background",
     "fit_efficiency",
+    "fit_excursion_tail",
     "fit_sidebands",
     "fit_signal",
     "get_shape",
@@ -146,14 +162,17 @@ __all__ = [
     "polynomial",
     "reweighted_significance",
     "sample_masses",
+    "selected_spectrum",
     "selection_scan",
     "sideband_thresholds",
     "signal_weights",
     "sliding_windows",
     "summarize_p_values",
+    "tail_p_value",
     "uniform_score_statistic",
     "window_edges",
     "window_histogram",
+    "with_excursion_tail",
     "z_from_p",
 ]
 

@@ -186,9 +186,10 @@ class TailPValue(Record):
     Attributes
     ----------
     p, p_error
-        Global p-value and its standard deviation over bootstrap resamplings of the toys.
+        Global p-value and its error: half the central 68 % interval of its values over bootstrap
+        resamplings of the toys (robust against the odd resampling whose fit runs off).
     z, z_error
-        One-sided global significance and its standard deviation over the same resamplings.
+        One-sided global significance and its error, the same way.
     tail
         The fit to all toys.
     n_bootstrap
@@ -201,6 +202,14 @@ class TailPValue(Record):
     z_error: float
     tail: ExcursionTail
     n_bootstrap: int
+
+
+def _spread(values: list[float]) -> float:
+    """Half the central 68 % interval (a standard deviation for a normal spread)."""
+    if len(values) < 2:
+        return math.nan
+    low, high = np.quantile(values, [0.15865, 0.84135])
+    return float(0.5 * (high - low))
 
 
 def tail_p_value(
@@ -245,9 +254,9 @@ def tail_p_value(
     p = float(tail.p_value(observed))
     return TailPValue(
         p=p,
-        p_error=float(np.std(ps, ddof=1)) if len(ps) > 1 else math.nan,
+        p_error=_spread(ps),
         z=tail.z(observed),
-        z_error=float(np.std(zs, ddof=1)) if len(zs) > 1 else math.nan,
+        z_error=_spread(zs),
         tail=tail,
         n_bootstrap=len(ps),
     )

@@ -34,6 +34,7 @@ __all__ = [
     "GlobalSignificance",
     "UniformScoreToys",
     "background_fit_sampler",
+    "counted_significance",
     "global_significance",
     "uniform_score_statistic",
     "with_excursion_tail",
@@ -174,6 +175,22 @@ def global_significance(
         toys[i] = statistic(np.random.default_rng(child))
         if progress is not None:
             progress(i + 1, n_toys)
+    return counted_significance(observed, toys)
+
+
+def counted_significance(observed: float, toys: np.ndarray) -> GlobalSignificance:
+    """Global significance of ``observed`` counted among the statistic's values ``toys`` on
+    background-only pseudo-experiments (see :func:`global_significance`, which runs them).
+
+    Raises
+    ------
+    ConfigError
+        If there are no toys.
+    """
+    toys = np.asarray(toys, dtype=np.float64)
+    n_toys = toys.size
+    if n_toys < 1:
+        raise ConfigError("no background-only toys to count the observed statistic among")
     n_above = int(np.sum(toys >= observed))
     p = n_above / n_toys
     lower_limit = n_above == 0
