@@ -64,7 +64,8 @@ def test_config_schema_and_example(capsys, tmp_path):
         ),
         (
             lambda c: c["statistics"].update(bin_width=200.0, shape="dijet5"),
-            r"windows: the sidebands of SR \[3200, 3600\).* too few for the 5 parameters of statistics\.shape",
+            r"windows: the sidebands of SR \[3200, 3600\).* too few for the 5 parameters of "
+            r"statistics\.shape",
         ),
         (
             lambda c: c["statistics"].update(min_sideband_events=1e5),

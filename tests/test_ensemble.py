@@ -52,7 +52,7 @@ def test_local_ensemble_separates_injections_from_background_and_resumes(small_c
     background, injected = summary["points"]
     assert background["s_over_b"] == 0.0 and injected["s_over_b"] == 0.3
     assert background["max_local_z"]["n"] == 2 and injected["max_local_z"]["n"] == 2
-    # a 30 % S/B resonance stands far above the background-only bootstraps of the same search
+    # a 30 % S/B resonance stands far above the background-only subsamples of the same search
     assert injected["z_at_reference"]["low"] > background["z_at_reference"]["high"] + 2.0
     store = ResultStore(ensemble_directory(cfg) / "tasks")
     records = {r["key"]: r for r in store.read_all()}
@@ -147,3 +147,20 @@ def test_cli_ensemble_prints_the_bands_writes_the_plot_and_resumes(small_config,
     assert (folder / "ensemble.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["ensemble", str(path), "--workers", "2"]) == 0
     assert "0 run, 3 already done, 0 failed" in capsys.readouterr().out
+
+
+def test_pseudo_experiments_never_repeat_an_event(demo_slice):
+    """k-fold training scores copies of its own training events as unseen: no event may appear twice."""
+    import numpy as np
+
+    from bumphunt.ensemble import _subsample
+    from bumphunt.events import EventSet
+
+    events = EventSet.from_parquet(demo_slice["background"])
+    part = _subsample(events, np.random.default_rng(3), 0.5)
+    assert len(part) == round(0.5 * len(events))
+    rows = np.column_stack([part.mass, part.features])
+    assert len(np.unique(rows, axis=0)) == len(part)
+    assert len(np.unique(np.column_stack([events.mass, events.features]), axis=0)) == len(events)
+    with pytest.raises(ConfigError, match="ensemble.fraction"):
+        parse_config({"data": {"path": "x.h5"}, "windows": {"sr": [1, 2]}, "ensemble": {"fraction": 1.5}})

@@ -117,7 +117,7 @@ def test_range_sidebands_reach_the_ends_of_the_scan(small_config, tmp_path):
     single = parse_config(config)
     assert build_windows(single.windows, single.data.mass_range)[0].sb == ((3000.0, 3300.0), (3700.0, 4200.0))
     config["data"]["mass_range"] = None
-    with pytest.raises(ConfigError, match="sideband_mode 'range' with one SR needs data.mass_range"):
+    with pytest.raises(ConfigError, match=r"sideband_mode 'range' with one SR needs data\.mass_range"):
         parse_config(config)
 
 
@@ -138,5 +138,5 @@ def test_too_few_sideband_events_for_the_model_stop_before_training(small_config
         check_windows(
             build_windows(cfg.windows), data.events, mass_range=cfg.data.mass_range, statistics=cfg.statistics
         )
-    with pytest.raises(ConfigError, match="statistics.shape"):  # the search itself checks first
+    with pytest.raises(ConfigError, match=r"statistics\.shape"):  # the search itself checks first
         run_search(cfg)

@@ -931,7 +931,7 @@ def demo_command(which: str, output: str | None, overwrite: bool) -> None:
 def ensemble_command(
     config_path: str, executor: str | None, workers: int | None, address: str | None, slurm_script: bool
 ) -> None:
-    """Run the pseudo-experiments of CONFIG: background-only bootstraps and signal injections.
+    """Run the pseudo-experiments of CONFIG: background-only subsamples and signal injections.
 
     Each pseudo-experiment is the whole search on a resampled dataset, with its own seed and result
     file; a rerun skips finished ones, so an interrupted ensemble resumes where it stopped.

@@ -8,7 +8,7 @@ it (``bumphunt ensemble``)::
     method     the anomaly detector (CATHODE, CWoLa, IAD, supervised) and its classifier and flow
     statistics selection efficiencies, background shape, significance method, look-elsewhere toys
     output     the results directory
-    ensemble   bootstraps and signal injections on an executor (local processes, Dask, SLURM)
+    ensemble   subsamples and signal injections on an executor (local processes, Dask, SLURM)
 
 Unknown keys are errors (a misspelt key must not be ignored silently). :func:`load_config` reads a file
 and turns any validation error into a :class:`~bumphunt.errors.ConfigError` whose one-line message
@@ -561,9 +561,16 @@ class ExecutorConfig(_Model):
 
 
 class EnsembleConfig(_Model):
-    """Pseudo-experiments: background-only bootstraps and signal-injection scans."""
+    """Pseudo-experiments: background-only subsamples and signal-injection scans."""
 
-    n_background: int = Field(default=20, ge=0, description="Background-only bootstrap experiments.")
+    n_background: int = Field(default=20, ge=0, description="Background-only experiments.")
+    fraction: float = Field(
+        default=0.5,
+        gt=0,
+        lt=1,
+        description="Share of the background-only events in each experiment, drawn without replacement "
+        "(a bootstrap would repeat events, which k-fold training then scores as unseen).",
+    )
     s_over_b: tuple[Annotated[float, Field(gt=0, le=1)], ...] = Field(
         default=(0.01, 0.02, 0.05), description="Injected S/B in the reference SR of each injection point."
     )
@@ -807,6 +814,7 @@ windows:
   # sideband_width: 200
   # ... or a sliding scan: SRs of sr_width in steps, sidebands inside [start, stop].
   sideband_width: 200
+  sideband_mode: adjacent   # or range: every event of [start, stop] outside the SR is sideband
   scan: {start: 2900, stop: 4500, sr_width: 400, step: 200}
 
 method:
@@ -823,6 +831,7 @@ statistics:
   shape: dijet4          # dijet3 | dijet4 | dijet5 | polyN
   method: cut_and_count  # or signal_fit (with background: sideband_fit)
   background: efficiency_fit   # uncut SB fit x efficiency fitted across the SBs; or sideband_fit
+  efficiency_degree: 2   # of the efficiency's logistic polynomial; auto: chosen by the data
   bin_width: 50
   global_toys: 200       # background-only toys for the look-elsewhere correction
   seed: 0
@@ -832,7 +841,8 @@ output:
   overwrite: false
 
 ensemble:
-  n_background: 20       # background-only bootstraps
+  n_background: 20       # background-only subsamples
+  fraction: 0.5          # share of the events in each, drawn without replacement
   s_over_b: [0.01, 0.02, 0.05]
   n_per_point: 10
   seed: 0

@@ -1,14 +1,20 @@
-"""Pseudo-experiments around a search: background-only bootstraps and signal-injection scans.
+"""Pseudo-experiments around a search: background-only subsamples and signal-injection scans.
 
 Each pseudo-experiment is the whole search of the configuration (training included) on a resampled
 dataset:
 
 ``background``
-    A bootstrap of the background-only events (drawn with replacement, same size): how large the
-    largest local significance gets with no signal, the null distribution of the search statistic.
+    A subsample of the background-only events (``ensemble.fraction`` of them, drawn without
+    replacement): how large the largest local significance gets with no signal, the null distribution
+    of the search statistic.
 ``injection``
-    A bootstrap of the background with signal events injected at a stated S/B in the reference SR
+    A subsample of the background with signal events injected at a stated S/B in the reference SR
     (``data.injection``): how significant a signal of that size typically looks.
+
+Subsamples, not bootstraps: a bootstrap repeats events, and a detector trained in k folds then scores
+copies of its own training events "out of fold". It learns the SR's copies as SR-like and the
+sidebands' as sideband-like, and every weakly supervised significance inflates (measured on the demo
+events with 2 % S/B injected: CWoLa 36 sigma local on a bootstrap, 3.5 on a half without replacement).
 
 The background-only events are ``data.path`` before any injection. Every pseudo-experiment is a
 :class:`~bumphunt.executors.Task` with its own seed (spawned from ``ensemble.seed``) and writes its own
@@ -72,17 +78,21 @@ def ensemble_tasks(config: SearchConfig) -> list[Task]:
     if n_injections and config.data.injection is None:
         raise ConfigError(
             "ensemble.s_over_b needs a signal sample to inject: set data.injection (signal, s_over_b, sr), "
-            "or ensemble.n_per_point: 0 for background-only bootstraps"
+            "or ensemble.n_per_point: 0 for background-only subsamples"
         )
     if ens.n_background + n_injections == 0:
         raise ConfigError("the ensemble is empty: set ensemble.n_background or ensemble.n_per_point above 0")
     base = _task_config(config)
     specs: list[tuple[str, dict[str, Any]]] = [
-        (f"background-{i:04d}", {"kind": "background", "s_over_b": 0.0}) for i in range(ens.n_background)
+        (f"background-{i:04d}", {"kind": "background", "s_over_b": 0.0, "fraction": ens.fraction})
+        for i in range(ens.n_background)
     ]
     for s_over_b in ens.s_over_b:
         specs += [
-            (f"inject-{s_over_b:.4f}-{i:04d}", {"kind": "injection", "s_over_b": s_over_b})
+            (
+                f"inject-{s_over_b:.4f}-{i:04d}",
+                {"kind": "injection", "s_over_b": s_over_b, "fraction": ens.fraction},
+            )
             for i in range(ens.n_per_point)
         ]
     seeds = spawn_seeds(ens.seed, len(specs))
@@ -91,8 +101,10 @@ def ensemble_tasks(config: SearchConfig) -> list[Task]:
     ]
 
 
-def _bootstrap(events: Any, rng: np.random.Generator) -> Any:
-    return events.take(np.sort(rng.integers(0, len(events), size=len(events))))
+def _subsample(events: Any, rng: np.random.Generator, fraction: float) -> Any:
+    """``fraction`` of the events, drawn without replacement (no event twice: see the module text)."""
+    n = max(1, round(fraction * len(events)))
+    return events.take(np.sort(rng.choice(len(events), size=n, replace=False)))
 
 
 def run_pseudo_experiment(task: Task) -> dict[str, Any]:
@@ -117,7 +129,7 @@ def _pseudo_experiment(task: Task) -> dict[str, Any]:
     injection = config.data.injection
     plain = config.model_copy(update={"data": config.data.model_copy(update={"injection": None})})
     loaded = load_data(plain)
-    events = _bootstrap(loaded.events, rng)
+    events = _subsample(loaded.events, rng, task.params.get("fraction", 0.5))
     record: dict[str, Any] | None = None
     if task.params["kind"] == "injection":
         assert injection is not None
@@ -197,7 +209,7 @@ def _band(values: Sequence[float]) -> dict[str, float | int]:
 def summarize_ensemble(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Median and 68 % band (16th-84th percentiles) of the significances at each injected S/B.
 
-    S/B 0 holds the background-only bootstraps. ``max_local_z`` is the search statistic (largest local
+    S/B 0 holds the background-only subsamples. ``max_local_z`` is the search statistic (largest local
     significance over windows and efficiencies); ``z_at_reference`` the local significance of the window
     holding the injected signal.
     """
