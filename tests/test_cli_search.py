@@ -163,4 +163,7 @@ def test_demo_finds_the_injected_signal(tmp_path, capsys):
     best = summary["windows"][summary["best_window"]]
     assert best["sr"][0] <= 3500 < best["sr"][1]
     assert summary["local_z"] > 3
+    # a discovery: a measured global significance (counted or extrapolated, not a bound) of 5 sigma
+    assert summary["global"]["estimate"] in ("toys", "tail") and summary["global"]["z"] >= 5
+    assert 0 < summary["global"]["z_error"] < 0.5
     assert summary["timing"]["total_s"] < 600

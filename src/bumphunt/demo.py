@@ -50,7 +50,7 @@ DEMO_MASS_RANGE = (2900.0, 4500.0)
 DEMO_SR = (3300.0, 3700.0)
 """Reference signal region of the injected S/B (GeV), around the W' mass of 3.5 TeV."""
 
-DEMO_S_OVER_B = 0.03
+DEMO_S_OVER_B = 0.025
 """Injected signal over background in :data:`DEMO_SR`."""
 
 DEMO_SEED = 2
