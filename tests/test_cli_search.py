@@ -117,6 +117,34 @@ def test_interrupted_run_leaves_no_results_directory(small_config, tmp_path, cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old", "search.yaml"]  # no temporary left
 
 
+def test_run_prints_a_global_significance_beyond_its_toys_with_an_error(small_config, tmp_path, capsys):
+    config = small_config(tmp_path / "ignored", name="cwola")
+    config["statistics"]["global_toys"] = 200
+    config["data"]["injection"]["s_over_b"] = 0.06
+    out = tmp_path / "res"
+    assert main(["run", str(write_config(tmp_path, config)), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    glob = summary["global"]
+    # no toy comes near the data, so the excursion tail measures the global significance
+    assert glob["n_above"] == 0 and glob["estimate"] == "tail" and not glob["z_is_lower_limit"]
+    assert 3.5 < glob["z"] < 8 and 0 < glob["z_error"] < 0.5
+    assert len(glob["tail"]["coefficients"]) == 2 and glob["tail"]["n_bootstrap"] > 150
+    assert f"{glob['z']:.2f} +- {glob['z_error']:.2f} sigma" in " ".join(printed.split())
+    assert "Gross-Vitells excursion tail" in " ".join(printed.split())
+    html = (out / "report.html").read_text()
+    assert f"{glob['z']:.2f} ± {glob['z_error']:.2f}\u2009\u03c3" in html
+    # a far larger excess lies beyond the 8 sigma to which the tail is reported: a bound
+    config["data"]["injection"]["s_over_b"] = 0.25
+    assert main(["run", str(write_config(tmp_path, config)), "-o", str(out), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    glob = json.loads((out / "summary.json").read_text())["global"]
+    assert glob["estimate"] == "bound" and glob["z_is_lower_limit"] and glob["z"] == 8.0
+    assert ">= 8.00 sigma (the Gross-Vitells excursion tail fitted to the toys lies beyond)" in " ".join(
+        printed.split()
+    )
+
+
 def test_run_writes_the_results_directory(small_config, tmp_path, capsys):
     config = small_config(tmp_path / "ignored", name="cwola")
     config["statistics"]["global_toys"] = 5

@@ -162,5 +162,5 @@ def test_pseudo_experiments_never_repeat_an_event(demo_slice):
     rows = np.column_stack([part.mass, part.features])
     assert len(np.unique(rows, axis=0)) == len(part)
     assert len(np.unique(np.column_stack([events.mass, events.features]), axis=0)) == len(events)
-    with pytest.raises(ConfigError, match="ensemble.fraction"):
+    with pytest.raises(ConfigError, match=r"ensemble\.fraction"):
         parse_config({"data": {"path": "x.h5"}, "windows": {"sr": [1, 2]}, "ensemble": {"fraction": 1.5}})

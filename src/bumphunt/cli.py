@@ -830,7 +830,9 @@ def _verdict(summary: Summary) -> str:
     g = summary.global_significance
     if g is not None:
         error = "" if g.z_error is None else f" +- {g.z_error:.2f}"
-        if g.estimate == "bound":
+        if g.estimate == "bound" and g.tail is not None:
+            value = f">= {g.z:.2f} sigma (the Gross-Vitells excursion tail fitted to the toys lies beyond)"
+        elif g.estimate == "bound":
             value = f">= {g.z:.2f} sigma (p < {1 / g.n_toys:.3g}: no toy reached the observed value)"
         elif g.estimate == "tail":
             value = (
@@ -843,7 +845,7 @@ def _verdict(summary: Summary) -> str:
             f"Global significance (look-elsewhere over {len(summary.windows)} windows and the "
             f"efficiencies, {g.n_toys} background-only toys): {value}"
         )
-        if g.estimate == "bound":
+        if g.estimate == "bound" and g.tail is None:
             lines.append(
                 f"  This rests on {g.n_above} toy(s) above the observed value; about "
                 f"{g.toys_needed:,} toys (statistics.global_toys) would measure it to 30 %."

@@ -736,7 +736,7 @@ class SearchResult:
                 "tail": None if g.tail is None else _tail_summary(g.tail),
                 "z_is_lower_limit": g.z_is_lower_limit,
                 "p_value": g.p_value,
-                "p_value_error": g.p_value_error,
+                "p_value_error": g.p_value_error if math.isfinite(g.p_value_error) else None,
                 "n_toys": int(g.toys.size),
                 "n_above": g.n_above,
                 "resolved": g.resolved,

@@ -242,7 +242,7 @@ class GlobalSummary(_Record):
     tail: TailSummary | None = Field(default=None, description="The tail fit, when it gave z.")
     z_is_lower_limit: bool
     p_value: float
-    p_value_error: float
+    p_value_error: float | None = Field(description="Its error (None beyond the tail's reach).")
     n_toys: int
     n_above: int = Field(description="Toys at least as extreme as the data.")
     resolved: bool = Field(description="Enough toys above the data to measure the p-value.")

@@ -275,18 +275,23 @@ def _summary_box(summary: Summary) -> str:
     if glob is not None:
         bound = ""
         details = [f"p = {_p(glob.p_value)}"]
-        if glob.z_is_lower_limit and glob.n_toys:
+        if glob.z_is_lower_limit and glob.tail is not None:
+            bound = "≥ "
+            details = ["the Gross-Vitells excursion tail fitted to the pseudo-experiments lies beyond"]
+        elif glob.z_is_lower_limit and glob.n_toys:
             # no pseudo-experiment reached the observed value: only a bound is known
             bound = "≥ "
             details = [f"p < {_p(1.0 / glob.n_toys)}: no pseudo-experiment reached the observed value"]
         details.append(f"{_count(glob.n_toys)} pseudo-experiments")
-        error = "" if glob.z_error is None or glob.estimate == "bound" else f" ± {glob.z_error:.2f}"
+        shown = _z(glob.z)
+        if glob.z_error is not None and glob.estimate != "bound":
+            shown = f"{glob.z:.2f} ± {glob.z_error:.2f}\u2009\u03c3"
         if glob.estimate == "tail":
             details.append(
                 f"{_count(glob.n_above)} of them reached the observed value: extrapolated by the "
                 "Gross-Vitells excursion tail fitted to them, error from bootstrap resamplings"
             )
-        elif not glob.resolved:
+        elif not glob.resolved and glob.tail is None:
             details.append(
                 f"not measured: it rests on {_count(glob.n_above)} pseudo-experiment(s) above "
                 f"the observed value; about {_count(glob.toys_needed)} would measure it to 30 %"
@@ -296,7 +301,7 @@ def _summary_box(summary: Summary) -> str:
         rows.append(
             (
                 "Global significance",
-                f'<span class="z">{_e(bound + _z(glob.z) + error)}</span> ({_e(", ".join(details))})',
+                f'<span class="z">{_e(bound + shown)}</span> ({_e(", ".join(details))})',
             )
         )
     else:

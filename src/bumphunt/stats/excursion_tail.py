@@ -18,8 +18,9 @@ few hundred toys fix ``N1`` and ``N2``. Here the grid is the cubical complex of 
 ``Z > u`` counts +1, each pair of neighbours above (along the windows or along the efficiencies) -1, each
 square of four +1. :func:`fit_excursion_tail` fits ``N1`` and ``N2`` to the mean Euler characteristic of
 the toys at levels from 1 up to the tenth largest toy maximum, weighted by the standard errors of the
-means; a grid with one row or column is a line, and ``N2`` is 0. The error of an extrapolated p-value
-comes from refitting bootstrap resamplings of the toys (:func:`tail_p_value`).
+means, with both coefficients non-negative (they are intrinsic volumes of the parameter space); a
+grid with one row or column is a line, and ``N2`` is 0. The error of an extrapolated p-value comes
+from refitting bootstrap resamplings of the toys (:func:`tail_p_value`).
 
 The formula is exact for smooth Gaussian fields; local significances of counts are close to Gaussian
 but not exactly so in their far tails, which is why ``benchmarks/global_tail.py`` checks the model
@@ -33,7 +34,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 from bumphunt.errors import ConfigError
 from bumphunt.stats._records import Record
@@ -121,15 +122,26 @@ class ExcursionTail(Record):
 
     def p_value(self, level: npt.ArrayLike) -> np.ndarray:
         """Global p-value of the largest local significance ``level`` (sigma), at most 1."""
+        return np.clip(np.exp(self.log_p_value(level)), 0.0, 1.0)
+
+    def log_p_value(self, level: npt.ArrayLike) -> np.ndarray:
+        """Natural logarithm of :meth:`p_value`, finite far beyond where the p-value underflows.
+
+        ``ln p = -u^2 / 2 + ln(erfcx(u / sqrt 2) / 2 + N1 + N2 u)``, with ``erfcx(x) = exp(x^2) erfc(x)``.
+        """
         u = np.asarray(level, dtype=np.float64)
-        terms = _shape_terms(u, self.coefficients.size == 2)
-        p = stats.norm.sf(u) + terms @ self.coefficients
-        return np.clip(p, 0.0, 1.0)
+        # the shape terms divided by exp(-u^2 / 2): 1 (and u)
+        powers = np.stack([np.ones_like(u), u], axis=-1)[..., : self.coefficients.size]
+        inner = 0.5 * special.erfcx(u / math.sqrt(2.0)) + powers @ self.coefficients
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.minimum(np.where(inner > 0, -0.5 * u**2 + np.log(inner), -np.inf), 0.0)
 
     def z(self, level: float) -> float:
         """One-sided global significance of ``level``: ``Phi^-1(1 - p)``, 0 where ``p`` reaches 0.5."""
-        p = float(self.p_value(level))
-        return max(float(stats.norm.isf(p)), 0.0) if p > 0 else math.inf
+        log_p = float(self.log_p_value(level))
+        if log_p == -math.inf:
+            return math.inf
+        return max(-float(special.ndtri_exp(log_p)), 0.0)
 
 
 def fit_excursion_tail(z_grids: npt.ArrayLike, *, min_above: int = MIN_ABOVE) -> ExcursionTail:
@@ -164,7 +176,9 @@ def fit_excursion_tail(z_grids: npt.ArrayLike, *, min_above: int = MIN_ABOVE) ->
     two_dimensional = rows > 1 and columns > 1
     design = _shape_terms(levels, two_dimensional) / error[:, None]
     target = (mean - stats.norm.sf(levels)) / error
-    solution = optimize.lsq_linear(design, target)
+    # N1 and N2 are intrinsic volumes of the search's parameter space (Lipschitz-Killing curvatures):
+    # never negative, which also keeps a noisy fit from sending the extrapolated p-value to zero
+    solution = optimize.lsq_linear(design, target, bounds=(0.0, np.inf))
     coefficients = np.asarray(solution.x, dtype=np.float64)
     residual = design @ coefficients - target
     return ExcursionTail(

@@ -27,6 +27,7 @@ from bumphunt.stats.excursion_tail import TailPValue, tail_p_value
 from bumphunt.stats.fit import BackgroundFit
 from bumphunt.stats.selection import DIMUONAD_EFFICIENCIES, selection_scan
 from bumphunt.stats.shapes import sample_masses
+from bumphunt.stats.significance import p_from_z as norm_sf
 from bumphunt.stats.significance import z_from_p
 from bumphunt.stats.windows import Window
 
@@ -129,10 +130,12 @@ class GlobalSignificance(Record):
 
     @property
     def estimate(self) -> str:
-        """Where ``z`` comes from: ``"toys"`` (counted), ``"tail"`` (extrapolated) or ``"bound"``."""
-        if self.tail is not None:
-            return "tail"
-        return "bound" if self.z_is_lower_limit else "toys"
+        """Where ``z`` comes from: ``"toys"`` (counted), ``"tail"`` (extrapolated) or ``"bound"`` (no toy
+        reached the observed value and there is no tail fit, or the tail lies beyond
+        :data:`TAIL_Z_CAP`)."""
+        if self.z_is_lower_limit:
+            return "bound"
+        return "toys" if self.tail is None else "tail"
 
 
 def global_significance(
@@ -209,6 +212,11 @@ def counted_significance(observed: float, toys: np.ndarray) -> GlobalSignificanc
     )
 
 
+#: Largest global significance the excursion tail reports; beyond it the result is this bound (the
+#: extrapolation is checked against brute force to about 3.5 sigma, and 8 sigma is far past any claim).
+TAIL_Z_CAP = 8.0
+
+
 def with_excursion_tail(
     significance: GlobalSignificance,
     grids: np.ndarray,
@@ -220,7 +228,8 @@ def with_excursion_tail(
     Where at least :attr:`GlobalSignificance.MIN_ABOVE` toys reached it, the counted p-value stands and
     ``significance`` comes back unchanged. Otherwise the Gross-Vitells expected Euler characteristic
     fitted to the toys' grids of local significances (:func:`~bumphunt.stats.excursion_tail.tail_p_value`)
-    gives the p-value and Z, with errors from bootstrap resamplings of the toys.
+    gives the p-value and Z, with errors from bootstrap resamplings of the toys; a Z beyond
+    :data:`TAIL_Z_CAP` is reported as that bound (``z_is_lower_limit``).
 
     Parameters
     ----------
@@ -245,6 +254,16 @@ def with_excursion_tail(
             f"{z_grids.shape[0]} grids of local significances for {significance.toys.size} toys"
         )
     tail = tail_p_value(significance.observed, z_grids, seed=seed)
+    if tail.z > TAIL_Z_CAP:
+        return dataclasses.replace(
+            significance,
+            p_value=float(norm_sf(TAIL_Z_CAP)),
+            p_value_error=math.nan,
+            z=TAIL_Z_CAP,
+            z_error=math.nan,
+            z_is_lower_limit=True,
+            tail=tail,
+        )
     return dataclasses.replace(
         significance,
         p_value=tail.p,
