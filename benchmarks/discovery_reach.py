@@ -230,6 +230,8 @@ def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
         n_signal = float(np.median([r["n_signal"] for r in results]))
         for method in methods:
             rows = [r["methods"][method] for r in results if method in r["methods"]]
+            if not rows:  # a strength at which only the mass-only fit ran
+                continue
             g, z = _band([r["global_z"] for r in rows]), _band([r["z_at_signal"] for r in rows])
             estimates = sorted({r["estimate"] for r in rows})
             table[method].append(

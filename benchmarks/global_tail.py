@@ -83,6 +83,17 @@ def summarize(grids: np.ndarray, fit_sizes: list[int], seed: int) -> None:
 
     maxima = grids.max(axis=(1, 2))
     print(f"{grids.shape[0]} brute-force toys, grid {grids.shape[1]} windows x {grids.shape[2]} efficiencies")
+    print("local Z of each point, pooled over the windows: P(Z > u) / Phi_bar(u) (1 = standard normal)")
+    for k in range(grids.shape[2]):
+        values = grids[:, :, k].ravel()
+        ratios = []
+        for u in (2.0, 3.0, 3.5):
+            n_above = int(np.sum(values > u))
+            expected = values.size * stats.norm.sf(u)
+            ratios.append(
+                f"u={u:g}: {n_above / expected:4.2f} +- {math.sqrt(max(n_above, 1)) / expected:4.2f}"
+            )
+        print(f"  efficiency column {k}: " + "   ".join(ratios))
     levels = [2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5]
     for n_fit in fit_sizes:
         print(f"\n-- tail fitted to the first {n_fit} toys (the brute force counts all of them)")
