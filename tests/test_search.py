@@ -123,6 +123,7 @@ def test_range_sidebands_reach_the_ends_of_the_scan(small_config, tmp_path):
 
 def test_too_few_sideband_events_for_the_model_stop_before_training(small_config, tmp_path):
     config = small_config(tmp_path / "out")
+    config["windows"]["sideband_mode"] = "adjacent"  # 200 GeV sidebands
     config["statistics"]["min_sideband_events"] = 1e6
     cfg = parse_config(config)
     data = load_data(cfg)
