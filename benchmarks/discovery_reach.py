@@ -29,6 +29,9 @@ global Z in the number of injected events between the strengths run; ">" where t
 not reach it) and each one's ratio to the mass-only fit; and ``reach.png``, global Z against the
 injected signal, one line per method.
 
+Seeds follow the order of the tasks (strengths within each pseudo-dataset index): ``--n`` can grow and
+keep the finished tasks, but adding a strength gives the later tasks other seeds (use a new ``--out``).
+
 Usage::
 
     python benchmarks/discovery_reach.py --out reach/ --s-over-b 0.005 0.01 0.02 0.04 0.08 --n 10
@@ -104,23 +107,12 @@ def _toys(config: Any, events: Any, n_toys: int, seed: int) -> tuple[np.ndarray,
     from bumphunt.stats.look_elsewhere import uniform_score_statistic
 
     windows = build_windows(config.windows, config.data.mass_range)
-    statistic = uniform_score_statistic(_null_fit(windows, events, config), windows, **_selection(config))
+    statistic = uniform_score_statistic(
+        _null_fit(windows, events, config), windows, **config.statistics.selection()
+    )
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n_toys)]
     maxima = np.array([statistic(rng) for rng in rngs])
     return maxima, statistic.grids
-
-
-def _selection(config: Any) -> dict[str, Any]:
-    stats = config.statistics
-    return {
-        "bin_width": stats.bin_width,
-        "efficiencies": stats.efficiencies,
-        "shape": stats.shape,
-        "method": stats.method,
-        "background": stats.background,
-        "efficiency_degree": stats.efficiency_degree,
-        "min_sideband_events": stats.min_sideband_events,
-    }
 
 
 def _mass_only(config: Any, events: Any) -> tuple[list[Any], list[float]]:
@@ -132,7 +124,7 @@ def _mass_only(config: Any, events: Any) -> tuple[list[Any], list[float]]:
     local = []
     for window in windows:
         mass = events.mass[window.in_window(events.mass)]
-        local.append(selection_scan(mass, np.zeros(mass.size), window, **_selection(config)).max_z)
+        local.append(selection_scan(mass, np.zeros(mass.size), window, **config.statistics.selection()).max_z)
     return windows, local
 
 
@@ -204,17 +196,20 @@ def _band(values: list[float]) -> tuple[float, float, float]:
     return float(median), float(low), float(high)
 
 
-def _needed(n_signal: np.ndarray, median_z: np.ndarray, target: float) -> tuple[float | None, bool]:
-    """Signal events for a median ``target`` sigma: linear interpolation; (largest run, True) if not
-    reached."""
+def _needed(n_signal: np.ndarray, median_z: np.ndarray, target: float) -> tuple[float | None, str]:
+    """Signal events for a median ``target`` sigma and how they relate to it: ``"="`` (linear
+    interpolation between two strengths), ``"<="`` (the smallest strength already reached it) or ``">"``
+    (the largest did not)."""
     order = np.argsort(n_signal)
     n, z = n_signal[order], median_z[order]
+    if not n.size:
+        return None, ">"
+    if z[0] >= target:
+        return float(n[0]), "<="
     for i in range(1, n.size):
         if z[i - 1] < target <= z[i]:
-            return float(n[i - 1] + (target - z[i - 1]) * (n[i] - n[i - 1]) / (z[i] - z[i - 1])), False
-    if z.size and z[0] >= target:
-        return float(n[0]), True  # reached at the smallest strength already: at most this many
-    return (float(n[-1]) if n.size else None), True
+            return float(n[i - 1] + (target - z[i - 1]) * (n[i] - n[i - 1]) / (z[i] - z[i - 1])), "="
+    return float(n[-1]), ">"
 
 
 def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
@@ -251,10 +246,10 @@ def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     for method in methods:
         cells = []
         for target in ("3.0", "5.0"):
-            value, bound = needed[method][target]
-            reference, ref_bound = needed.get("mass_only", {}).get(target, (None, True))
-            text = "-" if value is None else f"{'>' if bound and value else ''}{value:.0f}"
-            if value is not None and reference is not None and not bound and not ref_bound:
+            value, relation = needed[method][target]
+            reference, ref_relation = needed.get("mass_only", {}).get(target, (None, ">"))
+            text = "-" if value is None else f"{'' if relation == '=' else relation}{value:.0f}"
+            if value is not None and reference is not None and relation == ref_relation == "=":
                 text += f" ({value / reference:.2f})"
             cells.append(f"{target[0]} sigma: {text}")
         print(f"  {method:<11} " + "   ".join(cells))
@@ -286,8 +281,9 @@ def _figure(table: dict[str, list[dict[str, Any]]], path: Path) -> None:
         for level in (3.0, 5.0):
             ax.axhline(level, color="grey", linestyle="--", linewidth=1)
         ax.set_xlabel("injected signal events")
-        ax.set_ylabel("global significance [sigma] (median, 68 %)")
+        ax.set_ylabel("global Z (median, 68 %)")
         ax.legend(loc="upper left")
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.95)
     save_figure(fig, path)
 
 

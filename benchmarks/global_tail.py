@@ -46,17 +46,8 @@ def _statistic(params: dict[str, Any]) -> Any:
     plain = config.model_copy(update={"data": config.data.model_copy(update={"injection": None})})
     events = load_data(plain).events
     windows = build_windows(config.windows, config.data.mass_range)
-    s = config.statistics
     return uniform_score_statistic(
-        _null_fit(windows, events, config),
-        windows,
-        bin_width=s.bin_width,
-        efficiencies=s.efficiencies,
-        shape=s.shape,
-        method=s.method,
-        background=s.background,
-        efficiency_degree=s.efficiency_degree,
-        min_sideband_events=s.min_sideband_events,
+        _null_fit(windows, events, config), windows, **config.statistics.selection()
     )
 
 

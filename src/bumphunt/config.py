@@ -411,6 +411,19 @@ class StatisticsConfig(_Model):
     )
     seed: int = Field(default=0, ge=0, description="Seed of the toys.")
 
+    def selection(self) -> dict[str, Any]:
+        """The settings of :func:`bumphunt.stats.selection.selection_scan` (and of the look-elsewhere
+        toys, which run the same selections) that this section fixes."""
+        return {
+            "bin_width": self.bin_width,
+            "efficiencies": self.efficiencies,
+            "shape": self.shape,
+            "method": self.method,
+            "background": self.background,
+            "efficiency_degree": self.efficiency_degree,
+            "min_sideband_events": self.min_sideband_events,
+        }
+
     @model_validator(mode="after")
     def _background_goes_with_method(self) -> StatisticsConfig:
         if self.background == "efficiency_fit" and self.method != "cut_and_count":

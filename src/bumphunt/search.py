@@ -899,15 +899,7 @@ def run_search(
             progress(stage, done, total)
 
     stats = config.statistics
-    selection = {
-        "bin_width": stats.bin_width,
-        "efficiencies": stats.efficiencies,
-        "shape": stats.shape,
-        "method": stats.method,
-        "background": stats.background,
-        "efficiency_degree": stats.efficiency_degree,
-        "min_sideband_events": stats.min_sideband_events,
-    }
+    selection = stats.selection()
     results = []
     report("windows", 0, len(windows))
     for i, window in enumerate(windows):
