@@ -69,7 +69,7 @@ def test_config_schema_and_example(capsys, tmp_path):
         ),
         (
             lambda c: c["statistics"].update(min_sideband_events=1e5),
-            r"low sideband of SR \[3200, 3600\).*fewer than statistics\.min_sideband_events",
+            r"low sideband of SR \[3200, 3600\).*statistics\.min_sideband_events",
         ),
         (lambda c: c["data"].update(path="/nonexistent/events.h5"), r"/nonexistent/events\.h5"),
         (lambda c: c.update(bogus=1), r"bogus: unknown key"),

@@ -355,17 +355,18 @@ def check_windows(
 
 def _check_sideband_statistics(window: Window, events: EventSet, stats: StatisticsConfig) -> None:
     """The uncut sidebands of ``window`` can hold the background fit of ``stats`` (see check_windows)."""
-    from bumphunt.stats.fit import window_histogram
+    from bumphunt.errors import FitError
+    from bumphunt.stats.fit import check_sideband_counts, window_histogram
 
     counts, edges = window_histogram(events.mass, window, stats.bin_width)
     centers = 0.5 * (edges[1:] + edges[:-1])
-    for side, in_side in (("low", centers < window.sr_low), ("high", centers >= window.sr_high)):
-        n = float(counts[in_side].sum())
-        if n < stats.min_sideband_events:
-            raise ConfigError(
-                f"windows: the {side} sideband of {window.label} holds {n:g} events of {events.source}, "
-                f"fewer than statistics.min_sideband_events = {stats.min_sideband_events:g}"
-            )
+    try:
+        check_sideband_counts(counts, edges, window, stats.min_sideband_events)
+    except FitError as err:
+        raise ConfigError(
+            f"windows: {err} of {events.source} before any cut; widen the sidebands or lower "
+            "statistics.min_sideband_events"
+        ) from None
     shapes = stats.shape_choice or (stats.shape,)
     n_params = max(get_shape(name, (window.sb_low, window.sb_high)).n_params for name in shapes)
     filled = int(np.count_nonzero(counts[~window.in_sr(centers)] > 0))
