@@ -85,9 +85,9 @@ def euler_characteristic(above: npt.ArrayLike) -> np.ndarray:
     return (vertices - edges + squares).astype(np.int64)
 
 
-def _shape_terms(u: np.ndarray, two_dimensional: bool) -> np.ndarray:
-    gauss = np.exp(-0.5 * u**2)
-    return np.stack([gauss, u * gauss], axis=-1) if two_dimensional else gauss[..., None]
+def _powers(u: np.ndarray, n: int) -> np.ndarray:
+    """``1, u`` (the first ``n``): the terms of ``N1 + N2 u`` at each level."""
+    return np.stack([np.ones_like(u), u], axis=-1)[..., :n]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,9 +130,9 @@ class ExcursionTail(Record):
         ``ln p = -u^2 / 2 + ln(erfcx(u / sqrt 2) / 2 + N1 + N2 u)``, with ``erfcx(x) = exp(x^2) erfc(x)``.
         """
         u = np.asarray(level, dtype=np.float64)
-        # the shape terms divided by exp(-u^2 / 2): 1 (and u)
-        powers = np.stack([np.ones_like(u), u], axis=-1)[..., : self.coefficients.size]
-        inner = 0.5 * special.erfcx(u / math.sqrt(2.0)) + powers @ self.coefficients
+        inner = (
+            0.5 * special.erfcx(u / math.sqrt(2.0)) + _powers(u, self.coefficients.size) @ self.coefficients
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.minimum(np.where(inner > 0, -0.5 * u**2 + np.log(inner), -np.inf), 0.0)
 
@@ -173,8 +173,8 @@ def fit_excursion_tail(z_grids: npt.ArrayLike, *, min_above: int = MIN_ABOVE) ->
     euler = np.stack([euler_characteristic(z > u) for u in levels], axis=1).astype(np.float64)
     mean = euler.mean(axis=0)
     error = np.maximum(euler.std(axis=0, ddof=1), 1.0 / n_toys) / math.sqrt(n_toys)
-    two_dimensional = rows > 1 and columns > 1
-    design = _shape_terms(levels, two_dimensional) / error[:, None]
+    n_coefficients = 2 if rows > 1 and columns > 1 else 1
+    design = _powers(levels, n_coefficients) * (np.exp(-0.5 * levels**2) / error)[:, None]
     target = (mean - stats.norm.sf(levels)) / error
     # N1 and N2 are intrinsic volumes of the search's parameter space (Lipschitz-Killing curvatures):
     # never negative, which also keeps a noisy fit from sending the extrapolated p-value to zero
