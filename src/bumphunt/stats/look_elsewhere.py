@@ -27,8 +27,7 @@ from bumphunt.stats.excursion_tail import TailPValue, tail_p_value
 from bumphunt.stats.fit import BackgroundFit
 from bumphunt.stats.selection import DIMUONAD_EFFICIENCIES, selection_scan
 from bumphunt.stats.shapes import sample_masses
-from bumphunt.stats.significance import p_from_z as norm_sf
-from bumphunt.stats.significance import z_from_p
+from bumphunt.stats.significance import p_from_z, z_from_p
 from bumphunt.stats.windows import Window
 
 __all__ = [
@@ -257,7 +256,7 @@ def with_excursion_tail(
     if tail.z > TAIL_Z_CAP:
         return dataclasses.replace(
             significance,
-            p_value=float(norm_sf(TAIL_Z_CAP)),
+            p_value=p_from_z(TAIL_Z_CAP),
             p_value_error=math.nan,
             z=TAIL_Z_CAP,
             z_error=math.nan,
