@@ -214,6 +214,9 @@ def _needed(n_signal: np.ndarray, median_z: np.ndarray, target: float) -> tuple[
 
 def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Print the reach tables and write ``reach.json`` and ``reach.png`` into ``out``."""
+    from bumphunt.report.html import save_figure
+    from bumphunt.report.reach_plots import reach_figure, read_reach
+
     by_strength: dict[float, list[dict[str, Any]]] = {}
     for record in records:
         by_strength.setdefault(record["result"]["s_over_b"], []).append(record["result"])
@@ -255,36 +258,8 @@ def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
         print(f"  {method:<11} " + "   ".join(cells))
     summary = {"table": table, "needed": needed}
     (out / "reach.json").write_text(json.dumps(summary, indent=1))
-    _figure(table, out / "reach.png")
+    save_figure(reach_figure(read_reach(out / "reach.json")), out / "reach.png")
     return summary
-
-
-def _figure(table: dict[str, list[dict[str, Any]]], path: Path) -> None:
-    from bumphunt.report.html import save_figure
-    from bumphunt.report.style import new_figure, style_context
-
-    labels = {
-        "mass_only": "mass-only fit",
-        "cathode": "CATHODE",
-        "cwola": "CWoLa",
-        "iad": "IAD (reference)",
-        "supervised": "supervised",
-    }
-    with style_context():
-        fig = new_figure((10.0, 7.5))
-        ax = fig.subplots()
-        for method, rows in table.items():
-            n = [r["n_signal"] for r in rows]
-            median = [r["global"][0] for r in rows]
-            ax.plot(n, median, marker="o", label=labels.get(method, method))
-            ax.fill_between(n, [r["global"][1] for r in rows], [r["global"][2] for r in rows], alpha=0.15)
-        for level in (3.0, 5.0):
-            ax.axhline(level, color="grey", linestyle="--", linewidth=1)
-        ax.set_xlabel("injected signal events")
-        ax.set_ylabel("global Z (median, 68 %)")
-        ax.legend(loc="upper left")
-        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.95)
-    save_figure(fig, path)
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ the standard normal distribution directly. The price is size: each part holds ``
 
 Two modes:
 
-``window``  one window (``--sr``, 200 GeV sidebands, or with ``--sideband-mode range`` every mass of
-            ``--scan`` outside the SR), ``--n`` parts: the distribution of the local Z at each efficiency
-            (mean, width, KS test against N(0, 1), fraction above 2).
+``window``  one window (``--sr``; as sidebands every mass of ``--scan`` outside the SR, the search's
+            default, or 200 GeV with ``--sideband-mode adjacent``), ``--n`` parts: the distribution of
+            the local Z at each efficiency (mean, width, KS test against N(0, 1), fraction above 2).
 ``scan``    a sliding scan (``--scan start stop``, SR 400 GeV in steps of 200), ``--n`` parts: the local Z
             per window and efficiency, the largest local Z, and the global p-value of each scan from
             ``--toys`` background-only toys of the same estimate (``uniform_score_statistic``), tested for
@@ -49,13 +49,15 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from bumphunt.config import MethodConfig, StatisticsConfig
+from bumphunt.config import MethodConfig, StatisticsConfig, WindowsConfig
 from bumphunt.events import Window
 from bumphunt.executors import ExecutorConfig, ResultStore, Task, run_tasks, spawn_seeds
 from bumphunt.stats import sliding_windows
 from bumphunt.stats.selection import BACKGROUNDS, selection_scan
 
 SIDEBAND_WIDTH = 200.0
+SIDEBAND_MODE = WindowsConfig.model_fields["sideband_mode"].default
+"""The search's default sidebands (``--sideband-mode``)."""
 STATISTICS = StatisticsConfig()
 """The default statistics settings: efficiencies, shape, bin width."""
 ESTIMATES = list(BACKGROUNDS)
@@ -298,8 +300,9 @@ def main() -> None:
     parser.add_argument(
         "--sideband-mode",
         choices=["adjacent", "range"],
-        default="adjacent",
-        help="sidebands of 200 GeV, or every mass of --scan outside the SR (also in window mode)",
+        default=SIDEBAND_MODE,
+        help="sidebands of 200 GeV, or every mass of --scan outside the SR (also in window mode; "
+        "default: the search's)",
     )
     parser.add_argument(
         "--efficiency-degree", default=None, help="an integer or auto (default: the search's)"

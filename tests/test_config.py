@@ -11,7 +11,7 @@ import yaml
 from bumphunt.config import SearchConfig, example_yaml, json_schema, load_config, parse_config
 from bumphunt.errors import ConfigError, MissingFileError
 
-MINIMAL = {"data": {"path": "events.h5"}, "windows": {"sr": [3300, 3700]}}
+MINIMAL = {"data": {"path": "events.h5", "mass_range": [2800, 4600]}, "windows": {"sr": [3300, 3700]}}
 
 
 def with_(base: dict, **updates: dict) -> dict:

@@ -108,7 +108,7 @@ def test_the_selected_spectrum_shows_the_events_that_pass_and_their_prediction(s
 
 def test_range_sidebands_reach_the_ends_of_the_scan(small_config, tmp_path):
     config = small_config(tmp_path / "out")
-    config["windows"]["sideband_mode"] = "range"
+    config["windows"].pop("sideband_mode", None)  # the default
     windows = build_windows(parse_config(config).windows)
     assert [w.sr for w in windows] == [(3200.0, 3600.0), (3600.0, 4000.0)]
     assert all(w.sb_low == 3000.0 and w.sb_high == 4200.0 for w in windows)
@@ -117,8 +117,14 @@ def test_range_sidebands_reach_the_ends_of_the_scan(small_config, tmp_path):
     single = parse_config(config)
     assert build_windows(single.windows, single.data.mass_range)[0].sb == ((3000.0, 3300.0), (3700.0, 4200.0))
     config["data"]["mass_range"] = None
-    with pytest.raises(ConfigError, match=r"sideband_mode 'range' with one SR needs data\.mass_range"):
+    with pytest.raises(
+        ConfigError,
+        match=r"sideband_mode 'range' \(the default\) with one SR needs data\.mass_range.*"
+        r"windows\.sideband_mode: adjacent",
+    ):
         parse_config(config)
+    config["windows"]["sideband_mode"] = "adjacent"
+    assert build_windows(parse_config(config).windows)[0].sb == ((3100.0, 3300.0), (3700.0, 3900.0))
 
 
 def test_too_few_sideband_events_for_the_model_stop_before_training(small_config, tmp_path):

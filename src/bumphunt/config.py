@@ -239,7 +239,7 @@ class WindowsConfig(_Model):
         "narrowest sideband (how far the first and last SR of a scan stay from its ends).",
     )
     sideband_mode: Literal["adjacent", "range"] = Field(
-        default="adjacent",
+        default="range",
         description="`adjacent`: sidebands of `sideband_width` next to the SR. `range`: every event of the "
         "scanned range (scan.start-stop, or data.mass_range for one SR) outside the SR is sideband, so "
         "the background fits and the detectors use all the data that is not under test.",
@@ -400,7 +400,7 @@ class StatisticsConfig(_Model):
         "(sideband_fit). Default: efficiency_fit with cut_and_count, sideband_fit with signal_fit.",
     )
     efficiency_degree: Annotated[int, Field(ge=0, le=4)] | Literal["auto"] = Field(
-        default=2,
+        default="auto",
         description="Degree of the logistic polynomial of the efficiency fit, or `auto`: chosen per cut "
         "by nested likelihood-ratio tests (0 up to 4, each step at the 5 % level).",
     )
@@ -470,6 +470,11 @@ class OutputConfig(_Model):
 
     directory: Path = Field(default=Path("bumphunt-results"), description="Results directory.")
     overwrite: bool = Field(default=False, description="Replace an existing results directory.")
+    reach: Path | None = Field(
+        default=None,
+        description="A reach summary (reach.json of benchmarks/discovery_reach.py): the report adds its "
+        "figure, global significance against injected signal per method, with this run's injection marked.",
+    )
 
 
 _MEMORY = re.compile(r"\d+(\.\d+)?\s*([kKMGTP]i?)?[bB]?")
@@ -618,8 +623,9 @@ class SearchConfig(_Model):
         if w.sideband_mode == "range" and w.sr is not None and w.sidebands is None:
             if self.data.mass_range is None:
                 raise ValueError(
-                    "windows.sideband_mode 'range' with one SR needs data.mass_range: the sidebands reach "
-                    "its edges"
+                    "windows.sideband_mode 'range' (the default) with one SR needs data.mass_range: the "
+                    "sidebands reach its edges; set it, or windows.sideband_mode: adjacent for sidebands of "
+                    "windows.sideband_width"
                 )
             low, high = self.data.mass_range
             if not low < w.sr[0] < w.sr[1] < high:
@@ -652,7 +658,9 @@ class SearchConfig(_Model):
             data_update["injection"] = self.data.injection.model_copy(
                 update={"signal": fix(self.data.injection.signal)}
             )
-        output = self.output.model_copy(update={"directory": fix(self.output.directory)})
+        output = self.output.model_copy(
+            update={"directory": fix(self.output.directory), "reach": fix(self.output.reach)}
+        )
         ensemble = self.ensemble
         if ensemble.directory is not None:
             ensemble = ensemble.model_copy(update={"directory": fix(ensemble.directory)})
@@ -827,7 +835,7 @@ windows:
   # sideband_width: 200
   # ... or a sliding scan: SRs of sr_width in steps, sidebands inside [start, stop].
   sideband_width: 200
-  sideband_mode: adjacent   # or range: every event of [start, stop] outside the SR is sideband
+  sideband_mode: range      # every event of [start, stop] outside the SR is sideband; or adjacent
   scan: {start: 2900, stop: 4500, sr_width: 400, step: 200}
 
 method:
@@ -844,7 +852,7 @@ statistics:
   shape: dijet4          # dijet3 | dijet4 | dijet5 | polyN
   method: cut_and_count  # or signal_fit (with background: sideband_fit)
   background: efficiency_fit   # uncut SB fit x efficiency fitted across the SBs; or sideband_fit
-  efficiency_degree: 2   # of the efficiency's logistic polynomial; auto: chosen by the data
+  efficiency_degree: auto   # chosen by the data; or the logistic polynomial's degree, 0-4
   bin_width: 50
   global_toys: 200       # background-only toys for the look-elsewhere correction
   seed: 0
@@ -852,6 +860,7 @@ statistics:
 output:
   directory: results/wprime-search
   overwrite: false
+  # reach: reach/reach.json   # add the discovery-reach figure of benchmarks/discovery_reach.py
 
 ensemble:
   n_background: 20       # background-only subsamples

@@ -114,7 +114,6 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             },
             "windows": {
                 "sideband_width": 200.0,
-                "sideband_mode": "range",
                 "scan": {
                     "start": DEMO_MASS_RANGE[0],
                     "stop": DEMO_MASS_RANGE[1],
@@ -126,7 +125,6 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             "statistics": {
                 "efficiencies": [1.0, 0.2, 0.1, 0.05, 0.02],
                 "bin_width": 50.0,
-                "efficiency_degree": "auto",
                 "global_toys": 1000,
             },
             "output": {"directory": str(output), "overwrite": overwrite},

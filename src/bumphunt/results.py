@@ -127,7 +127,24 @@ def _window_spectra(w: WindowResult) -> dict[str, tuple[tuple[np.ndarray, ...], 
 
 
 def result_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Figure, str]]:
-    """The plots of a search: name -> (figure, caption)."""
+    """The plots of a search: name -> (figure, caption); last, the discovery reach of ``output.reach``."""
+    figures = _search_figures(result, summary)
+    reach = result.config.output.reach
+    if reach is not None:
+        from bumphunt.report.reach_plots import reach_figure, read_reach
+
+        injected = summary.truth.n_signal if summary.truth is not None and summary.data.injection else None
+        figures["reach"] = (
+            reach_figure(read_reach(reach), injected=injected),
+            f"Discovery reach ({reach.name}): median global significance over pseudo-experiments against "
+            "the injected signal events, with the 68 % band, per method"
+            + (f"; dotted: this run's {injected} injected events." if injected is not None else "."),
+        )
+    return figures
+
+
+def _search_figures(result: SearchResult, summary: Summary) -> dict[str, tuple[Figure, str]]:
+    """The plots of the search itself: name -> (figure, caption)."""
     from bumphunt.report import plots
 
     figures: dict[str, tuple[Figure, str]] = {}

@@ -893,6 +893,10 @@ def run_search(
         tolerance=0.5 * config.statistics.bin_width,
         statistics=config.statistics,
     )
+    if config.output.reach is not None:  # a bad reach summary stops the run before any training
+        from bumphunt.report.reach_plots import read_reach
+
+        read_reach(config.output.reach)
     timing["load_s"] = time.perf_counter() - start
 
     def report(stage: str, done: int, total: int) -> None:

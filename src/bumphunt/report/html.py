@@ -49,6 +49,7 @@ FIGURE_TITLES: Mapping[str, str] = {
     "selection_spectra": "Spectra before and after the selection",
     "roc_sic": "ROC and SIC curves",
     "ensemble": "Significance against injected signal",
+    "reach": "Discovery reach",
 }
 
 #: Captions of the figures that bumphunt itself names.
