@@ -340,7 +340,7 @@ def selection_scan(
     fallback_shapes: Sequence[str | Shape] = (),
     method: str = "cut_and_count",
     background: str | None = None,
-    efficiency_degree: int | str = "auto",
+    efficiency_degree: int | str = 2,
     min_sideband_events: float = 10.0,
     signal_width: float | None = None,
     sqrt_s: float = SQRT_S,
@@ -377,10 +377,10 @@ def selection_scan(
         docstring). None: ``"efficiency_fit"`` for ``"cut_and_count"``, ``"sideband_fit"`` for
         ``"signal_fit"``.
     efficiency_degree
-        ``"auto"`` (default): the degree of the efficiency fit's logistic polynomial that the sideband
-        bins call for, per cut (:func:`~bumphunt.stats.efficiency.choose_efficiency_fit`), or a fixed
-        degree (2: the logit quadratic in the mass, which follows the Gaussian-like tails of classifier
-        scores; 1 underestimates them).
+        Degree of the logistic polynomial of the efficiency fit (2: its logit is quadratic in the mass,
+        which follows the Gaussian-like tails of classifier scores; 1 underestimates them), or
+        ``"auto"``: the degree the sideband bins call for, per cut
+        (:func:`~bumphunt.stats.efficiency.choose_efficiency_fit`; not calibrated on large samples).
     min_sideband_events
         Fewest selected events each sideband must hold for a point to be fitted.
     signal_width
