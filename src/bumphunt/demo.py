@@ -127,7 +127,7 @@ def demo_config(output: str | os.PathLike[str] = "bumphunt-demo", *, overwrite: 
             "statistics": {
                 "efficiencies": [1.0, 0.2, 0.1, 0.05, 0.02],
                 "bin_width": 50.0,
-                "global_toys": 1000,
+                "global_toys": 500,
             },
             "output": {"directory": str(output), "overwrite": overwrite},
         },
