@@ -120,7 +120,7 @@ def test_interrupted_run_leaves_no_results_directory(small_config, tmp_path, cap
 def test_run_prints_a_global_significance_beyond_its_toys_with_an_error(small_config, tmp_path, capsys):
     config = small_config(tmp_path / "ignored", name="cwola")
     config["statistics"]["global_toys"] = 200
-    config["data"]["injection"]["s_over_b"] = 0.06
+    config["data"]["injection"]["s_over_b"] = 0.08
     out = tmp_path / "res"
     assert main(["run", str(write_config(tmp_path, config)), "-o", str(out)]) == 0
     printed = capsys.readouterr().out
