@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bumphunt.errors import DataFormatError, MissingFileError
+from bumphunt.report.plots import _sigma_lines
 from bumphunt.report.style import COLORS, DEFAULT_COM_TEV, add_experiment_label, new_figure, style_context
 
 __all__ = ["METHOD_LABELS", "ReachCurve", "reach_figure", "read_reach"]
@@ -115,8 +116,7 @@ def reach_figure(
         fig = new_figure((10.0, 8.0))
         ax = fig.subplots()
         top = max(6.0, 1.1 * max(float(np.max(c.high)) for c in curves))
-        for level in (3.0, 5.0):
-            ax.axhline(level, color="grey", ls="--", lw=1)
+        _sigma_lines(ax, top, levels=(3.0, 5.0))
         for i, curve in enumerate(curves):
             color = COLORS[i % len(COLORS)]
             ax.fill_between(curve.n_signal, curve.low, curve.high, color=color, alpha=0.15, lw=0)
