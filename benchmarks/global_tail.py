@@ -1,7 +1,7 @@
 """The global significance beyond the toys: the excursion tail against brute force (issue 44).
 
 ``bumphunt run`` measures the global p-value of its largest local significance by counting background-only
-toys (``statistics.global_toys``, default 200; the demo runs 1000) and, where fewer than 10 of them reach
+toys (``statistics.global_toys``, default 200; the demo runs 500) and, where fewer than 10 of them reach
 the observed value, extrapolates with the Gross-Vitells expected Euler characteristic fitted to the same
 toys (``bumphunt.stats.excursion_tail``). This benchmark checks that extrapolation against brute force on
 the same search: tens of thousands of toys of ``uniform_score_statistic`` for the demo's windows and
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from bumphunt.config import StatisticsConfig
 from bumphunt.executors import ExecutorConfig, ResultStore, Task, run_tasks, spawn_seeds
 
 CHUNK = 500
@@ -110,7 +111,11 @@ def main() -> None:
     parser.add_argument("--toys", type=int, default=40_000, help="brute-force toys (multiple of 500)")
     parser.add_argument("--fit-toys", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--sideband-mode", choices=["adjacent", "range"], default="range")
-    parser.add_argument("--efficiency-degree", default="auto", help="an integer or auto")
+    parser.add_argument(
+        "--efficiency-degree",
+        default=str(StatisticsConfig().efficiency_degree),
+        help="an integer or auto (default: the search's)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=44)
     parser.add_argument("--out", required=True)
