@@ -215,7 +215,7 @@ def _needed(n_signal: np.ndarray, median_z: np.ndarray, target: float) -> tuple[
 def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
     """Print the reach tables and write ``reach.json`` and ``reach.png`` into ``out``."""
     from bumphunt.report.html import save_figure
-    from bumphunt.report.reach_plots import reach_figure, read_reach
+    from bumphunt.report.reach_plots import reach_curves, reach_figure
 
     by_strength: dict[float, list[dict[str, Any]]] = {}
     for record in records:
@@ -258,7 +258,7 @@ def summarize(records: list[dict[str, Any]], out: Path) -> dict[str, Any]:
         print(f"  {method:<11} " + "   ".join(cells))
     summary = {"table": table, "needed": needed}
     (out / "reach.json").write_text(json.dumps(summary, indent=1))
-    save_figure(reach_figure(read_reach(out / "reach.json")), out / "reach.png")
+    save_figure(reach_figure(reach_curves(table)), out / "reach.png")
     return summary
 
 

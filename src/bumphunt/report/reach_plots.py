@@ -2,18 +2,19 @@
 
 A reach summary (``reach.json``, written by ``benchmarks/discovery_reach.py``) holds, per method, the
 median and the 16-84 % band of the global significance over pseudo-experiments at each injected signal
-strength. :func:`read_reach` reads and checks it; :func:`reach_figure` draws it, one line per method,
-with the run's own injected signal marked when it is known. ``bumphunt run`` adds the figure to the
-report when ``output.reach`` names such a file.
+strength. :func:`read_reach` reads and checks it (:func:`reach_curves` takes its table);
+:func:`reach_figure` draws it, one line per method, with the run's own injected signal marked when it
+is known. ``bumphunt run`` adds the figure to the report when ``output.reach`` names such a file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -22,7 +23,7 @@ from bumphunt.errors import DataFormatError, MissingFileError
 from bumphunt.report.plots import _sigma_lines
 from bumphunt.report.style import COLORS, DEFAULT_COM_TEV, add_experiment_label, new_figure, style_context
 
-__all__ = ["METHOD_LABELS", "ReachCurve", "reach_figure", "read_reach"]
+__all__ = ["METHOD_LABELS", "ReachCurve", "reach_curves", "reach_figure", "read_reach"]
 
 #: Legend entries of the methods the reach benchmark runs (other names are shown as given).
 METHOD_LABELS = {
@@ -60,6 +61,27 @@ class ReachCurve:
         return METHOD_LABELS.get(self.method, self.method)
 
 
+def reach_curves(table: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[ReachCurve]:
+    """The curves of a reach table (the ``table`` of ``reach.json``: method -> rows with ``n_signal``
+    and ``global`` ``[median, low, high]``); methods without rows are left out.
+
+    Raises
+    ------
+    ValueError, KeyError, TypeError
+        If a row lacks an entry or ``global`` is not three numbers.
+    """
+    curves = []
+    for method, rows in table.items():
+        if not rows:
+            continue
+        ordered = sorted(rows, key=lambda r: float(r["n_signal"]))
+        values = np.array([[float(r["n_signal"]), *map(float, r["global"])] for r in ordered])
+        if values.shape[1] != 4:
+            raise ValueError(f"{method}: 'global' must be [median, low, high]")
+        curves.append(ReachCurve(method, *values.T))
+    return curves
+
+
 def read_reach(path: str | os.PathLike[str]) -> list[ReachCurve]:
     """The curves of a reach summary file (``reach.json`` of ``benchmarks/discovery_reach.py``).
 
@@ -75,16 +97,7 @@ def read_reach(path: str | os.PathLike[str]) -> list[ReachCurve]:
     if not path.is_file():
         raise MissingFileError(f"reach summary {str(path)!r} not found (output.reach)")
     try:
-        table = json.loads(path.read_text())["table"]
-        curves = []
-        for method, rows in table.items():
-            if not rows:
-                continue
-            rows = sorted(rows, key=lambda r: float(r["n_signal"]))
-            values = np.array([[float(r["n_signal"]), *map(float, r["global"])] for r in rows])
-            if values.shape[1] != 4:
-                raise ValueError(f"{method}: 'global' must be [median, low, high]")
-            curves.append(ReachCurve(method, *values.T))
+        curves = reach_curves(json.loads(path.read_text())["table"])
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         raise DataFormatError(
             f"reach summary {str(path)!r}: not a reach.json of benchmarks/discovery_reach.py ({err!r})"
